@@ -1,0 +1,176 @@
+// The contracts between Contrail's parts. Implementations depend on these, never on each other's internals.
+import type { Readable } from "node:stream";
+import type { Logger } from "pino";
+
+export const SOURCE_NAMES = ["AmazonEC2", "AmazonEC2Spot", "Azure", "AzureRetail"] as const;
+export type SourceName = (typeof SOURCE_NAMES)[number];
+
+/** One object in the lake, as a listing shows it. Keys are relative to the lake's root (and prefix). */
+export interface LakeEntry {
+  key: string;
+  size: number;
+}
+
+/**
+ * A lake is a plain byte transport: a local directory or an S3 bucket (with optional prefix).
+ * Keys always use `/` and never start with one.
+ */
+export interface Lake {
+  /** Where the lake is, for people: `s3://bucket/prefix` or an absolute directory. */
+  readonly description: string;
+  /**
+   * Stores a stream under `key`, visible only once the stream has ended without error. If the stream errors,
+   * the signal aborts or the key exists already (code `LAKE_EXISTS`), nothing is left behind.
+   */
+  putStream(key: string, body: Readable, signal: AbortSignal): Promise<{ storedBytes: number }>;
+  /** Stores a small object. With `ifAbsent`, returns false (and writes nothing) when the key exists. */
+  putBytes(key: string, data: Buffer | string, opts?: { ifAbsent?: boolean; signal?: AbortSignal }): Promise<boolean>;
+  /** Opens an object for reading; rejects with code `LAKE_NOT_FOUND` when absent. */
+  getStream(key: string, signal?: AbortSignal): Promise<Readable>;
+  /** Reads a small object whole; undefined when absent. */
+  getBytes(key: string, signal?: AbortSignal): Promise<Buffer | undefined>;
+  /** Keys under `prefix` in ascending order, optionally only those sorting after `startAfter`. */
+  list(prefix: string, opts?: { startAfter?: string; signal?: AbortSignal }): AsyncIterable<LakeEntry>;
+  delete(key: string): Promise<void>;
+  /** Removes debris a killed process may have left (temp files, stale multipart uploads). */
+  cleanup?(signal?: AbortSignal): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** What every capture records, readable without downloading the capture (SPEC §5 Manifest). */
+export interface Manifest {
+  manifestVersion: 1;
+  kind: "capture";
+  source: SourceName;
+  region: string;
+  /** The capture object's key, relative to the lake root. */
+  key: string;
+  /** Capture start, ISO-8601 UTC with milliseconds; also the key's file name. */
+  capturedAt: string;
+  finishedAt: string;
+  /** sha256 (hex) and byte length of the uncompressed content. */
+  sha256: string;
+  bytes: number;
+  /** Byte length of the stored (gzipped) object. */
+  storedBytes: number;
+  urls: string[];
+  version?: string;
+  etag?: string;
+  items?: number;
+  pages?: number;
+  /** Spot history: the time window the capture covers. */
+  window?: { start: string; end: string };
+  crawler: { name: "contrail"; version: string };
+}
+
+/** A check that found the upstream unchanged since `sameAs`: recorded so the history shows it (SPEC §5 No waste). */
+export interface CheckRecord {
+  manifestVersion: 1;
+  kind: "check";
+  source: SourceName;
+  region: string;
+  checkedAt: string;
+  /** Key of the capture that still holds this version. */
+  sameAs: string;
+  version?: string;
+  etag?: string;
+  urls: string[];
+  crawler: { name: "contrail"; version: string };
+}
+
+/** The meta-data fields a source knows about one capture besides the bytes themselves. */
+export interface CaptureMeta {
+  urls: string[];
+  version?: string;
+  etag?: string;
+  items?: number;
+  pages?: number;
+  window?: { start: string; end: string };
+}
+
+/** A JSON body's required shape: checked while streaming; the capture fails if the body does not match. */
+export interface JsonShape {
+  /** Top-level value must be an object (or array) with these keys present. */
+  root: "object" | "array";
+  requiredKeys?: string[];
+  /** Top-level keys whose scalar values to report (e.g. an offer file's `version`). */
+  captureKeys?: string[];
+}
+
+/** Outcome of one region (or the single unit) of a source run. */
+export type RegionOutcome =
+  | { region: string; status: "captured"; manifest: Manifest }
+  | { region: string; status: "unchanged"; check: CheckRecord }
+  | { region: string; status: "skipped"; reason: string }
+  | { region: string; status: "failed"; error: Error };
+
+export interface HttpRequest {
+  url: string;
+  method?: "GET" | "POST" | "HEAD";
+  headers?: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+  /** Follow redirects (same-origin only, and never carrying Authorization to another host). Default false. */
+  followRedirects?: boolean;
+  /** Statuses that are answers, not errors (besides 2xx). E.g. [304] or [302]. */
+  accept?: number[];
+  /** Label for logs and progress: e.g. the region. */
+  label?: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  url: string;
+  headers: Record<string, string | undefined>;
+  /** The body as a byte stream; errors with a retryable ContrailError if it stalls, is reset or ends early. */
+  body: Readable;
+}
+
+export interface HttpClient {
+  /** Sends a request, retrying 429/5xx/network errors before the body starts; the body itself is the caller's. */
+  request(req: HttpRequest): Promise<HttpResponse>;
+  /** Convenience: GET a small JSON document (bounded size), with the whole exchange retried. */
+  getJson<T = unknown>(url: string, opts: { signal: AbortSignal; headers?: Record<string, string>; label?: string }): Promise<T>;
+}
+
+/** Everything a source needs for one run; built by the scheduler or `crawl --once`. */
+export interface RunContext {
+  config: import("./config/schema.js").Config;
+  lake: Lake;
+  http: HttpClient;
+  log: Logger;
+  signal: AbortSignal;
+  /** The slot being filled, or undefined for `--once` (capture now, whatever the slot). */
+  slot?: { start: Date; end: Date };
+  /** Streams a capture into the lake: validate, hash, gzip, store, write the manifest. */
+  capture(args: CaptureArgs): Promise<Manifest>;
+  /** Records that a region was checked and found unchanged. */
+  recordCheck(args: { region: string; sameAs: string; version?: string; etag?: string; urls: string[] }): Promise<CheckRecord>;
+  /** Latest manifest of this source and region, if any. */
+  latest(region: string): Promise<Manifest | undefined>;
+  /** True when this region already has a capture or a check inside ctx.slot (always false without a slot). */
+  doneInSlot(region: string): Promise<boolean>;
+}
+
+export interface CaptureArgs {
+  region: string;
+  capturedAt: Date;
+  /**
+   * Opens the raw content (UTF-8 JSON bytes). Called once per attempt: a body that fails mid-way with a
+   * retryable error is reopened and the capture restarts from scratch.
+   */
+  open(signal: AbortSignal, attempt: number): Promise<{ body: Readable; meta: CaptureMeta }>;
+  shape: JsonShape;
+  /** Called with the top-level values named in shape.captureKeys once the body is complete. */
+  onValues?(values: Record<string, unknown>): void;
+}
+
+export interface Source {
+  readonly name: SourceName;
+  /** Default interval in ms (SPEC §4). */
+  readonly defaultInterval: number;
+  /** Settings missing for this source to run, as the names a user sets (env var names); [] when ready. */
+  missing(config: import("./config/schema.js").Config): string[];
+  /** One run: every region of the source. Never throws for a single region's failure; reports it. */
+  run(ctx: RunContext): Promise<RegionOutcome[]>;
+}
