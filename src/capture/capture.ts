@@ -1,0 +1,139 @@
+// One capture: body → sha256 and length → JSON check → parallel gzip → lake, streaming, then the manifest.
+// The object appears in the lake only when the body is complete and valid; any failure leaves nothing behind.
+import { createHash } from "node:crypto";
+import { PassThrough, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { Logger } from "pino";
+import { abortError, errorMessage } from "../errors.js";
+import { withRetry, type RetryPolicy } from "../http/retry.js";
+import { captureKey, checkKey, isoMillis, manifestKey } from "../lake/keys.js";
+import type { CaptureArgs, CheckRecord, Lake, Manifest, SourceName } from "../types.js";
+import { ParallelGzip } from "./gzip.js";
+import { jsonCheckTransform } from "./json-check.js";
+import { CRAWLER } from "../version.js";
+
+export interface CaptureDeps {
+  lake: Lake;
+  source: SourceName;
+  log: Logger;
+  retry: RetryPolicy;
+  signal: AbortSignal;
+  gzipLevel?: number;
+  /** Observers for metrics. */
+  onRetry?: (region: string, err: unknown) => void;
+}
+
+/** Streams one capture into the lake and records its manifest; retries retryable failures from scratch. */
+export async function capture(deps: CaptureDeps, args: CaptureArgs): Promise<Manifest> {
+  const { lake, source, signal } = deps;
+  const key = captureKey(source, args.region, args.capturedAt);
+  const log = deps.log.child({ region: args.region, key });
+  const started = Date.now();
+  return withRetry(
+    async (attempt) => {
+      const { body, meta } = await args.open(signal, attempt);
+      const hash = createHash("sha256");
+      let bytes = 0;
+      let values: Record<string, unknown> = {};
+      const measure = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          cb(null, chunk);
+        },
+      });
+      const gz = new ParallelGzip({ level: deps.gzipLevel });
+      const out = new PassThrough();
+      const attemptAbort = new AbortController();
+      const both = AbortSignal.any([signal, attemptAbort.signal]);
+      const produce = pipeline(
+        body,
+        measure,
+        jsonCheckTransform(args.shape, (v) => {
+          values = v;
+          args.onValues?.(v);
+        }),
+        gz,
+        out,
+        { signal: both },
+      );
+      const store = lake.putStream(key, out, both);
+      const [p, s] = await Promise.allSettled([produce, store]);
+      if (p.status === "rejected" || s.status === "rejected") {
+        attemptAbort.abort();
+        // The producer's error explains a store failure it caused; report the root cause.
+        const err = p.status === "rejected" ? p.reason : (s as PromiseRejectedResult).reason;
+        if (s.status === "fulfilled") await lake.delete(key).catch(() => undefined);
+        if (signal.aborted) throw abortError(signal);
+        throw err;
+      }
+      const storedBytes = s.value.storedBytes;
+      const version = meta.version ?? (typeof values.version === "string" ? values.version : undefined);
+      const manifest: Manifest = {
+        manifestVersion: 1,
+        kind: "capture",
+        source,
+        region: args.region,
+        key,
+        capturedAt: isoMillis(args.capturedAt),
+        finishedAt: new Date().toISOString(),
+        sha256: hash.digest("hex"),
+        bytes,
+        storedBytes,
+        urls: meta.urls,
+        ...(version !== undefined ? { version } : {}),
+        ...(meta.etag !== undefined ? { etag: meta.etag } : {}),
+        ...(meta.items !== undefined ? { items: meta.items } : {}),
+        ...(meta.pages !== undefined ? { pages: meta.pages } : {}),
+        ...(meta.window !== undefined ? { window: meta.window } : {}),
+        crawler: CRAWLER,
+      };
+      try {
+        await lake.putBytes(manifestKey(source, args.region, args.capturedAt), JSON.stringify(manifest, null, 2), {
+          ifAbsent: true,
+        });
+      } catch (err) {
+        // A capture without its manifest is not a capture: remove it so the next attempt starts clean.
+        await lake.delete(key).catch(() => undefined);
+        throw err;
+      }
+      log.info(
+        { bytes, storedBytes, durationMs: Date.now() - started, attempt, version, items: meta.items },
+        "captured",
+      );
+      return manifest;
+    },
+    {
+      policy: deps.retry,
+      signal,
+      onRetry: (err, attempt, delayMs) => {
+        deps.onRetry?.(args.region, err);
+        log.warn({ attempt, delayMs, err: errorMessage(err) }, "capture attempt failed; retrying");
+      },
+    },
+  );
+}
+
+export async function recordCheck(
+  deps: Pick<CaptureDeps, "lake" | "source" | "log">,
+  args: { region: string; sameAs: string; version?: string; etag?: string; urls: string[]; checkedAt?: Date },
+): Promise<CheckRecord> {
+  const checkedAt = args.checkedAt ?? new Date();
+  const record: CheckRecord = {
+    manifestVersion: 1,
+    kind: "check",
+    source: deps.source,
+    region: args.region,
+    checkedAt: isoMillis(checkedAt),
+    sameAs: args.sameAs,
+    ...(args.version !== undefined ? { version: args.version } : {}),
+    ...(args.etag !== undefined ? { etag: args.etag } : {}),
+    urls: args.urls,
+    crawler: CRAWLER,
+  };
+  await deps.lake.putBytes(checkKey(deps.source, args.region, checkedAt), JSON.stringify(record, null, 2), {
+    ifAbsent: true,
+  });
+  deps.log.info({ region: args.region, sameAs: args.sameAs, version: args.version }, "unchanged; recorded the check");
+  return record;
+}

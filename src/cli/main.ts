@@ -1,0 +1,88 @@
+// The `contrail` command line (SPEC §2). Exit codes: 0 ok, 1 a capture or check failed, 2 usage or configuration.
+import { Command, CommanderError, Option } from "commander";
+import { ConfigError, ContrailError } from "../errors.js";
+import { VERSION } from "../version.js";
+import { crawlCommand } from "./crawl.js";
+import { lsCommand } from "./ls.js";
+import { sourcesCommand } from "./sources.js";
+import { verifyCommand } from "./verify.js";
+
+export interface CommonOptions {
+  lake?: string;
+  config?: string;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function common(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--lake <url>", "the lake: s3://bucket[/prefix], file:///abs/path or a directory"))
+    .addOption(new Option("--config <file>", "config file (default ./contrail.config.json)"));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = new Command("contrail")
+    .description("Contrail: captures public-cloud price lists into a data lake")
+    .version(VERSION, "-V, --version")
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  common(
+    program
+      .command("crawl")
+      .aliases(["crawler", "c"])
+      .description("run every enabled source on its schedule until SIGINT/SIGTERM")
+      .option("--once", "one cycle of every selected source, then exit (0: all captured, 1: any failed)")
+      .option("--source <name>", "only this source (repeatable or comma-separated)", collect),
+  ).action(async (opts: CommonOptions & { once?: boolean; source?: string[] }) => {
+    code = await crawlCommand(opts);
+  });
+
+  common(program.command("sources").description("each source: enabled or what it needs, interval, latest capture")).action(
+    async (opts: CommonOptions) => {
+      code = await sourcesCommand(opts);
+    },
+  );
+
+  common(
+    program
+      .command("ls")
+      .description("captures in the lake, newest first")
+      .option("--source <name>", "only this source")
+      .option("--region <region>", "only this region")
+      .option("--json", "one JSON object per line"),
+  ).action(async (opts: CommonOptions & { source?: string; region?: string; json?: boolean }) => {
+    code = await lsCommand(opts);
+  });
+
+  common(
+    program
+      .command("verify")
+      .description("re-read every capture and check it against its recorded checksum and size")
+      .option("--source <name>", "only this source"),
+  ).action(async (opts: CommonOptions & { source?: string }) => {
+    code = await verifyCommand(opts);
+  });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`contrail: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof ContrailError) {
+      process.stderr.write(`contrail: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`contrail: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,222 @@
+// A lake in an S3 bucket (or any S3-compatible store), streamed through lib-storage's multipart Upload.
+import {
+  AbortMultipartUploadCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  DeleteObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  paginateListObjectsV2,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { Transform, type Readable } from "node:stream";
+import type { Logger } from "pino";
+import { abortError, ContrailError } from "../errors.js";
+import type { Lake, LakeEntry } from "../types.js";
+
+export interface S3LakeOptions {
+  bucket: string;
+  prefix: string;
+  region: string;
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  profile?: string;
+  maxAttempts?: number;
+  /** Multipart part size; memory held per upload is about partSize × queueSize. */
+  partSize?: number;
+  queueSize?: number;
+  log?: Logger;
+}
+
+/** Multipart uploads older than this are debris of a killed process: the next start aborts them. */
+const STALE_UPLOAD_MS = 60 * 60_000;
+
+export class S3Lake implements Lake {
+  readonly description: string;
+  readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+
+  constructor(private readonly opts: S3LakeOptions) {
+    this.bucket = opts.bucket;
+    this.prefix = opts.prefix ? `${opts.prefix.replace(/\/+$/, "")}/` : "";
+    this.description = `s3://${opts.bucket}${opts.prefix ? `/${opts.prefix}` : ""}`;
+    this.client = new S3Client({
+      region: opts.region,
+      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+      forcePathStyle: opts.forcePathStyle ?? false,
+      ...(opts.credentials ? { credentials: opts.credentials } : {}),
+      ...(opts.profile ? { profile: opts.profile } : {}),
+      maxAttempts: opts.maxAttempts ?? 5,
+    });
+  }
+
+  async putStream(key: string, body: Readable, signal: AbortSignal): Promise<{ storedBytes: number }> {
+    let storedBytes = 0;
+    const counted = body.pipe(
+      new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          storedBytes += chunk.length;
+          cb(null, chunk);
+        },
+      }),
+    );
+    body.on("error", (err) => counted.destroy(err));
+    const upload = new Upload({
+      client: this.client,
+      params: {
+        Bucket: this.bucket,
+        Key: this.prefix + key,
+        Body: counted,
+        ContentType: "application/gzip",
+        // Never overwrite a capture: S3 refuses with 412 when the key exists (on PutObject and on Complete).
+        IfNoneMatch: "*",
+      },
+      partSize: this.opts.partSize ?? 8 * 1024 * 1024,
+      queueSize: this.opts.queueSize ?? 2,
+      leavePartsOnError: false,
+    });
+    // Ending the body (rather than Upload.abort(), which returns before cleaning up) makes lib-storage abort the
+    // multipart upload before done() rejects, so nothing is left open when we return.
+    const onAbort = () => counted.destroy(abortError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await upload.done();
+      return { storedBytes };
+    } catch (err) {
+      body.destroy();
+      if (signal.aborted) throw abortError(signal);
+      throw this.wrap(err, key, "s3:PutObject");
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async putBytes(key: string, data: Buffer | string, opts: { ifAbsent?: boolean; signal?: AbortSignal } = {}) {
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Body: data,
+          ContentType: "application/json",
+          ...(opts.ifAbsent ? { IfNoneMatch: "*" } : {}),
+        }),
+        { abortSignal: opts.signal },
+      );
+      return true;
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (opts.ifAbsent && (status === 412 || status === 409)) return false;
+      throw this.wrap(err, key, "s3:PutObject");
+    }
+  }
+
+  async getStream(key: string, signal?: AbortSignal): Promise<Readable> {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), {
+        abortSignal: signal,
+      });
+      return res.Body as Readable;
+    } catch (err) {
+      throw this.wrap(err, key, "s3:GetObject");
+    }
+  }
+
+  async getBytes(key: string, signal?: AbortSignal): Promise<Buffer | undefined> {
+    try {
+      const body = await this.getStream(key, signal);
+      const chunks: Buffer[] = [];
+      for await (const c of body) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    } catch (err) {
+      if (err instanceof ContrailError && err.code === "LAKE_NOT_FOUND") return undefined;
+      throw err;
+    }
+  }
+
+  async *list(prefix: string, opts: { startAfter?: string; signal?: AbortSignal } = {}): AsyncIterable<LakeEntry> {
+    try {
+      const pages = paginateListObjectsV2(
+        { client: this.client, pageSize: 1000 },
+        {
+          Bucket: this.bucket,
+          Prefix: this.prefix + prefix,
+          ...(opts.startAfter ? { StartAfter: this.prefix + opts.startAfter } : {}),
+        },
+      );
+      for await (const page of pages) {
+        for (const o of page.Contents ?? []) {
+          if (o.Key) yield { key: o.Key.slice(this.prefix.length), size: o.Size ?? 0 };
+        }
+      }
+    } catch (err) {
+      throw this.wrap(err, prefix, "s3:ListBucket");
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+    } catch (err) {
+      throw this.wrap(err, key, "s3:DeleteObject");
+    }
+  }
+
+  /** Aborts multipart uploads under the prefix that a killed process left open (older than an hour). */
+  async cleanup(signal?: AbortSignal): Promise<void> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      const res = await this.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          Prefix: this.prefix,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
+        { abortSignal: signal },
+      );
+      for (const u of res.Uploads ?? []) {
+        if (!u.Key || !u.UploadId) continue;
+        if (u.Initiated && Date.now() - u.Initiated.getTime() < STALE_UPLOAD_MS) continue;
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
+        this.opts.log?.info({ key: u.Key }, "aborted a stale multipart upload");
+      }
+      if (!res.IsTruncated) return;
+      keyMarker = res.NextKeyMarker;
+      uploadIdMarker = res.NextUploadIdMarker;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  private wrap(err: unknown, key: string, permission: string): Error {
+    if (err instanceof ContrailError) return err;
+    const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode;
+    const where = `s3://${this.bucket}/${this.prefix}${key}`;
+    if (e.name === "AbortError") return abortError();
+    if (e.name === "NoSuchKey" || (status === 404 && e.name === "NotFound")) {
+      return new ContrailError("LAKE_NOT_FOUND", `${where} is not in the lake`, { cause: err });
+    }
+    if (e.name === "NoSuchBucket") {
+      return new ContrailError("LAKE_NO_BUCKET", `bucket ${this.bucket} does not exist (writing ${where})`, { cause: err });
+    }
+    if (e.name === "AccessDenied" || status === 403) {
+      return new ContrailError(
+        "LAKE_ACCESS_DENIED",
+        `access denied to ${where} in bucket ${this.bucket}: the credentials need ${permission}`,
+        { cause: err },
+      );
+    }
+    if (status === 412) return new ContrailError("LAKE_EXISTS", `${where} exists already; not overwriting it`, { cause: err });
+    return new ContrailError("LAKE_IO", `S3 error on ${where}: ${e.name ?? "error"}: ${e.message ?? ""}`, {
+      cause: err,
+      retryable: status === undefined || status >= 500 || status === 429,
+    });
+  }
+}

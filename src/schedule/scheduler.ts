@@ -1,0 +1,99 @@
+// Per-source loops on slots counted from the Unix epoch (SPEC §5 Slots), cooldown after failures (SPEC §2).
+import type { Logger } from "pino";
+import { errorMessage, isAbortError } from "../errors.js";
+import { sleep } from "../http/retry.js";
+import type { RegionOutcome, Source, SourceName } from "../types.js";
+import { makeContext, type ContextDeps } from "./context.js";
+
+export interface Slot {
+  start: Date;
+  end: Date;
+}
+
+export function slotOf(now: number, interval: number): Slot {
+  const start = Math.floor(now / interval) * interval;
+  return { start: new Date(start), end: new Date(start + interval) };
+}
+
+/** A few seconds after the slot starts (a tenth of the interval for short ones), so replicas do not collide. */
+export function jitter(interval: number, random = Math.random): number {
+  return Math.round(random() * Math.min(5_000, interval / 10));
+}
+
+/** Wait after the n-th consecutive failure: cooldown doubled each time, capped at the interval. */
+export function cooldownDelay(failures: number, cooldown: number, interval: number): number {
+  return Math.min(cooldown * 2 ** Math.max(0, failures - 1), interval);
+}
+
+export interface RunSummary {
+  source: SourceName;
+  outcomes: RegionOutcome[];
+  /** Set when the run as a whole failed (e.g. the region index could not be read). */
+  error?: Error;
+}
+
+export interface SchedulerEvents {
+  onRunEnd?: (summary: RunSummary, durationMs: number) => void;
+}
+
+export class Scheduler {
+  constructor(
+    private readonly deps: ContextDeps,
+    private readonly sources: Source[],
+    private readonly events: SchedulerEvents = {},
+  ) {}
+
+  /** `--once`: one run of every source, concurrently; resolves with every outcome. */
+  async runOnce(signal: AbortSignal): Promise<RunSummary[]> {
+    return Promise.all(this.sources.map((s) => this.runSource(s, signal)));
+  }
+
+  /** The daemon: one loop per source until the signal aborts. */
+  async runForever(signal: AbortSignal): Promise<void> {
+    await Promise.all(this.sources.map((s) => this.loop(s, signal)));
+  }
+
+  private async loop(source: Source, signal: AbortSignal): Promise<void> {
+    const settings = this.deps.config.sources[source.name];
+    const log = this.deps.log.child({ source: source.name });
+    let failures = 0;
+    while (!signal.aborted) {
+      const slot = slotOf(Date.now(), settings.interval);
+      const summary = await this.runSource(source, signal, slot);
+      if (signal.aborted) return;
+      const failed = summary.error !== undefined || summary.outcomes.some((o) => o.status === "failed");
+      let wait: number;
+      if (failed) {
+        failures += 1;
+        wait = cooldownDelay(failures, settings.cooldown, settings.interval);
+        log.warn({ failures, retryInMs: wait }, "run failed; cooling down");
+      } else {
+        failures = 0;
+        wait = Math.max(0, slot.end.getTime() - Date.now()) + jitter(settings.interval);
+        log.info({ nextRunAt: new Date(Date.now() + wait).toISOString() }, "waiting for the next slot");
+      }
+      try {
+        await sleep(wait, signal);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  private async runSource(source: Source, signal: AbortSignal, slot?: Slot): Promise<RunSummary> {
+    const started = Date.now();
+    const ctx = makeContext(this.deps, source, signal, slot);
+    let summary: RunSummary;
+    try {
+      const outcomes = await source.run(ctx);
+      summary = { source: source.name, outcomes };
+    } catch (err) {
+      if (!isAbortError(err) && !signal.aborted) {
+        ctx.log.error({ err: errorMessage(err) }, "run failed");
+      }
+      summary = { source: source.name, outcomes: [], error: err as Error };
+    }
+    this.events.onRunEnd?.(summary, Date.now() - started);
+    return summary;
+  }
+}

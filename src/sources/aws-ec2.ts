@@ -1,0 +1,112 @@
+// AmazonEC2: every region's EC2 offer file from the public AWS Price List bulk API (SPEC §4), byte for byte.
+import { ContrailError, errorMessage, isAbortError } from "../errors.js";
+import { sleep } from "../http/retry.js";
+import type { HttpClient, JsonShape, RegionOutcome, RunContext, Source } from "../types.js";
+import { DEFAULT_INTERVALS } from "../config/schema.js";
+
+export const OFFER_SHAPE: JsonShape = {
+  root: "object",
+  requiredKeys: ["formatVersion", "offerCode", "version", "products", "terms"],
+  captureKeys: ["version", "publicationDate", "offerCode"],
+};
+
+export interface RegionIndexEntry {
+  regionCode: string;
+  currentVersionUrl: string;
+}
+
+export const REGION_INDEX_PATH = "/offers/v1.0/aws/AmazonEC2/current/region_index.json";
+
+/** The EC2 price-list region index: every region with its current offer file's (relative) URL. */
+export async function fetchRegionIndex(
+  http: HttpClient,
+  pricingUrl: string,
+  signal: AbortSignal,
+): Promise<RegionIndexEntry[]> {
+  const url = `${pricingUrl}${REGION_INDEX_PATH}`;
+  const doc = await http.getJson<{ regions?: unknown }>(url, { signal, label: "region_index" });
+  const regions = doc?.regions;
+  if (!regions || typeof regions !== "object" || Array.isArray(regions)) {
+    throw new ContrailError("INVALID_SHAPE", `${url} has no "regions" object`);
+  }
+  const out: RegionIndexEntry[] = [];
+  for (const [code, entry] of Object.entries(regions as Record<string, Partial<RegionIndexEntry>>)) {
+    if (typeof entry?.currentVersionUrl !== "string") {
+      throw new ContrailError("INVALID_SHAPE", `${url}: region ${code} has no currentVersionUrl`);
+    }
+    out.push({ regionCode: entry.regionCode ?? code, currentVersionUrl: entry.currentVersionUrl });
+  }
+  if (out.length === 0) throw new ContrailError("INVALID_SHAPE", `${url} lists no regions`);
+  return out;
+}
+
+/** `/offers/v1.0/aws/AmazonEC2/20190329040654/us-east-1/index.json` → `20190329040654`. */
+export function versionOfUrl(url: string): string | undefined {
+  return /\/AmazonEC2\/(\d{14})\//.exec(url)?.[1];
+}
+
+class NotModified extends Error {}
+
+export const amazonEc2: Source = {
+  name: "AmazonEC2",
+  defaultInterval: DEFAULT_INTERVALS.AmazonEC2,
+  missing: () => [],
+
+  async run(ctx: RunContext): Promise<RegionOutcome[]> {
+    const { pricingUrl } = ctx.config.aws;
+    const regions = await fetchRegionIndex(ctx.http, pricingUrl, ctx.signal);
+    const outcomes: RegionOutcome[] = [];
+    let downloaded = false;
+    for (const { regionCode: region, currentVersionUrl } of regions) {
+      if (ctx.signal.aborted) break;
+      try {
+        if (await ctx.doneInSlot(region)) {
+          outcomes.push({ region, status: "skipped", reason: "done in this slot" });
+          continue;
+        }
+        const url = new URL(currentVersionUrl, `${pricingUrl}/`).toString();
+        const version = versionOfUrl(currentVersionUrl);
+        const latest = await ctx.latest(region);
+        if (latest && version !== undefined && latest.version === version) {
+          const check = await ctx.recordCheck({ region, sameAs: latest.key, version, urls: [url] });
+          outcomes.push({ region, status: "unchanged", check });
+          continue;
+        }
+        // Regions are fetched one after another, a pause apart, to be gentle with the price-list host.
+        if (downloaded) await sleep(ctx.config.sources.AmazonEC2.regionDelay, ctx.signal);
+        downloaded = true;
+        const manifest = await ctx.capture({
+          region,
+          capturedAt: new Date(),
+          shape: OFFER_SHAPE,
+          open: async (signal) => {
+            const res = await ctx.http.request({
+              url,
+              signal,
+              label: region,
+              accept: [304],
+              ...(latest?.etag ? { headers: { "if-none-match": latest.etag } } : {}),
+            });
+            if (res.status === 304) {
+              res.body.resume();
+              throw new NotModified();
+            }
+            return { body: res.body, meta: { urls: [url], version, etag: res.headers.etag } };
+          },
+        });
+        outcomes.push({ region, status: "captured", manifest });
+      } catch (err) {
+        if (err instanceof NotModified) {
+          const latest = (await ctx.latest(region))!;
+          const check = await ctx.recordCheck({ region, sameAs: latest.key, version: latest.version, etag: latest.etag, urls: [currentVersionUrl] });
+          outcomes.push({ region, status: "unchanged", check });
+          continue;
+        }
+        if (isAbortError(err) || ctx.signal.aborted) throw err;
+        ctx.log.error({ region, err: errorMessage(err) }, "capture failed");
+        outcomes.push({ region, status: "failed", error: err as Error });
+      }
+    }
+    return outcomes;
+  },
+};
