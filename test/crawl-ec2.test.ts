@@ -151,7 +151,8 @@ describe("AmazonEC2 into a local lake", () => {
 
       const victim = join(dir, "lake", rows[0]!.key);
       const bytes = readFileSync(victim);
-      bytes[bytes.length - 12] ^= 0xff; // inside the last member's deflate data or trailer
+      const at = bytes.length - 12; // inside the last member's deflate data or trailer
+      bytes[at] = bytes[at]! ^ 0xff;
       writeFileSync(victim, bytes);
       const bad = await runCli(["verify"], { cwd: dir, env });
       assert.equal(bad.code, 1);

@@ -201,7 +201,8 @@ export class NodeHttpClient implements HttpClient {
           `body of ${where} stalled: no data for ${this.opts.stallTimeout} ms after ${received} bytes`,
           { retryable: true },
         );
-        res.destroy(err);
+        failOut(err);
+        res.destroy();
       }, this.opts.stallTimeout);
     };
     const onAbort = () => res.destroy(abortError(signal));
@@ -234,7 +235,7 @@ export class NodeHttpClient implements HttpClient {
     res.on("close", finish);
     const encoding = headers["content-encoding"]?.toLowerCase();
     const decoded = encoding === "gzip" ? res.pipe(createGunzip()) : res;
-    const failOut = (err: Error) => {
+    function failOut(err: Error) {
       finish();
       if (signal.aborted) out.destroy(abortError(signal));
       else if (err instanceof ContrailError) out.destroy(err);
@@ -245,7 +246,7 @@ export class NodeHttpClient implements HttpClient {
             retryable: true,
           }),
         );
-    };
+    }
     res.on("error", failOut);
     res.on("aborted", () => failOut(new Error("connection closed early")));
     if (decoded !== res) decoded.on("error", failOut);

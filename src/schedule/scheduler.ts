@@ -1,5 +1,4 @@
 // Per-source loops on slots counted from the Unix epoch (SPEC §5 Slots), cooldown after failures (SPEC §2).
-import type { Logger } from "pino";
 import { errorMessage, isAbortError } from "../errors.js";
 import { sleep } from "../http/retry.js";
 import type { RegionOutcome, Source, SourceName } from "../types.js";

@@ -156,6 +156,7 @@ function regionAttrs(region: string): { location: string; prefix: string } {
 }
 
 type Row = string[];
+type Row4 = [string, string, string, string];
 // Attribute templates in AWS's order; `{name}` takes a value, `{0}`… a column of the instance type's row.
 const COMPUTE_ATTRS =
   template(`servicecode=AmazonEC2|location={location}|locationType=AWS Region|instanceType={0}
@@ -180,11 +181,7 @@ function fill(tpl: [string, string][], vars: Record<string, string>): Record<str
 
 function computeAttrs(
   region: string,
-  type: Row,
-  os: Row,
-  sw: string,
-  ten: Row,
-  cap: Row,
+  [type, os, sw, ten, cap]: [Row, Row, string, Row, Row],
 ): Record<string, string> {
   const { location, prefix } = regionAttrs(region);
   const vars: Record<string, string> = Object.fromEntries(type.map((v, i) => [String(i), v]));
@@ -209,20 +206,10 @@ export function generatedProduct(seed: string, region: string, index: number): O
   const salt = hash32(`${seed}|${region}`);
   const r = rng(mix(salt ^ mix(index + 1)));
   const sku = makeSku(r, index, salt);
-  if (index % 16 === 15)
-    return {
-      sku,
-      productFamily: "Storage",
-      attributes: fill(STORAGE_ATTRS, { ...regionAttrs(region), region }),
-    };
-  const attributes = computeAttrs(
-    region,
-    pick(r, TYPES),
-    pick(r, OS),
-    pick(r, SW),
-    pick(r, TENANCY),
-    pick(r, CAPACITY),
-  );
+  const storage = () => fill(STORAGE_ATTRS, { ...regionAttrs(region), region });
+  if (index % 16 === 15) return { sku, productFamily: "Storage", attributes: storage() };
+  const choice = [pick(r, TYPES), pick(r, OS), pick(r, SW), pick(r, TENANCY), pick(r, CAPACITY)] as const;
+  const attributes = computeAttrs(region, [...choice]);
   if (attributes.operatingSystem === "Windows" && r() < 0.5)
     attributes.licenseModel = "Bring your own license";
   return { sku, productFamily: "Compute Instance", attributes };
@@ -230,17 +217,10 @@ export function generatedProduct(seed: string, region: string, index: number): O
 
 function completeProduct(p: ProductInput, region: string, index: number): OfferProduct {
   const type = p.attributes?.instanceType ?? "m5.large";
-  const row = TYPES.find((t) => t[0] === type) ?? [
-    type,
-    "2",
-    "8 GiB",
-    "EBS only",
-    "General purpose",
-    "Intel Xeon",
-    "2.5 GHz",
-    "Moderate",
-  ];
-  const attributes = computeAttrs(region, row, OS[0]!, "NA", TENANCY[0]!, CAPACITY[0]!);
+  const row =
+    TYPES.find((t) => t[0] === type) ??
+    `${type}|2|8 GiB|EBS only|General purpose|Intel Xeon|2.5 GHz|-`.split("|");
+  const attributes = computeAttrs(region, [row, OS[0]!, "NA", TENANCY[0]!, CAPACITY[0]!]);
   for (const [k, v] of Object.entries(p.attributes ?? {})) {
     if (v === null) delete attributes[k];
     else attributes[k] = v;
@@ -291,22 +271,11 @@ const describe = (p: OfferProduct) => {
 function onDemandText(p: OfferProduct, version: string, price?: string): string {
   const usd = hourly(p, version, price);
   const rc = `${p.sku}.JRTCKXETXF.6YS6EN2CT7`;
-  const dim =
-    p.productFamily === "Compute Instance"
-      ? dimText(
-          rc,
-          `$${Number(usd).toFixed(3)} per On Demand ${describe(p)} ${p.attributes.instanceType} Instance Hour`,
-          "Hrs",
-          usd,
-          true,
-        )
-      : dimText(
-          rc,
-          `$${Number(usd).toFixed(2)} per GB-month of General Purpose (gp3) provisioned storage - ${p.attributes.location}`,
-          "GB-Mo",
-          usd,
-          true,
-        );
+  const compute = p.productFamily === "Compute Instance";
+  const desc = compute
+    ? `$${Number(usd).toFixed(3)} per On Demand ${describe(p)} ${p.attributes.instanceType} Instance Hour`
+    : `$${Number(usd).toFixed(2)} per GB-month of General Purpose (gp3) provisioned storage - ${p.attributes.location}`;
+  const dim = dimText(rc, desc, compute ? "Hrs" : "GB-Mo", usd, true);
   return `{\n${termText(p.sku, "JRTCKXETXF", effective(version), [dim], [])}\n${pad(6)}}`;
 }
 
@@ -317,12 +286,7 @@ function reservedText(p: OfferProduct, version: string, price?: string): string 
   const start = Math.floor(r() * RESERVED.length);
   const terms: string[] = [];
   for (let i = 0; i < 4; i++) {
-    const [code, lease, cls, purchase] = RESERVED[(start + i * 3) % RESERVED.length] as [
-      string,
-      string,
-      string,
-      string,
-    ];
+    const [code, lease, cls, purchase] = RESERVED[(start + i * 3) % RESERVED.length] as Row4;
     const years = lease === "1yr" ? 1 : 3;
     const total = usd * ((cls === "standard" ? 0.6 : 0.7) - (years - 1) * 0.1) * 8760 * years;
     const upfront = purchase === "All Upfront" ? 1 : purchase === "Partial Upfront" ? 0.5 : 0;
@@ -335,12 +299,8 @@ function reservedText(p: OfferProduct, version: string, price?: string): string 
     dims.push(
       dimText(`${rc}.6YS6EN2CT7`, desc, "Hrs", ((total * (1 - upfront)) / (8760 * years)).toFixed(10), true),
     );
-    const attrs = [
-      ["LeaseContractLength", lease],
-      ["OfferingClass", cls],
-      ["PurchaseOption", purchase],
-    ];
-    terms.push(termText(p.sku, code, effective(version), dims, attrs));
+    const attrs = { LeaseContractLength: lease, OfferingClass: cls, PurchaseOption: purchase };
+    terms.push(termText(p.sku, code, effective(version), dims, Object.entries(attrs)));
   }
   return `{\n${terms.join(",\n")}\n${pad(6)}}`;
 }

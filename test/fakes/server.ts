@@ -193,7 +193,8 @@ export class FakeServer {
 
   private async cutOff(res: http.ServerResponse, fault: Fault & { kind: "truncate" | "reset" | "stall" }) {
     if (fault.kind === "reset") {
-      res.socket?.resetAndDestroy?.() ?? res.socket?.destroy();
+      if (res.socket?.resetAndDestroy) res.socket.resetAndDestroy();
+      else res.socket?.destroy();
       return;
     }
     if (fault.kind === "truncate") {

@@ -1,0 +1,205 @@
+// Fake Azure Retail Prices API (public, no auth): `$skip` paging with an absolute NextPageLink, `null` at the end
+// (wire-formats §7). HTTPS by default; plain HTTP on request (benchmarks).
+import { FakeServer, type LoggedRequest, type Reply } from "./server.js";
+import { generateRetailItems, type RetailItem } from "./azure-data.js";
+
+export interface FakeRetailOptions {
+  /** Serve over HTTPS (default true). */
+  tls?: boolean;
+  /** Items per page (default 1000). */
+  pageSize?: number;
+  /** Generated items (default 2500). */
+  items?: number;
+  seed?: number;
+  /** Delay before each page, for benchmarks. */
+  latencyMs?: number;
+  /** When the total is a multiple of the page size, end with an extra empty page (default false). */
+  emptyFinalPage?: boolean;
+}
+
+export interface RetailThrottle {
+  /** `Retry-After` seconds; null: no Retry-After header. Default 1 unless msHeader is given. */
+  retryAfter?: number | null;
+  /** `x-ms-ratelimit-retailPrices-retry-after` seconds. */
+  msHeader?: number;
+}
+
+const JSON_TYPE = "application/json; charset=utf-8";
+
+export class FakeRetail {
+  readonly server: FakeServer;
+  pageSize: number;
+  latencyMs: number;
+  emptyFinalPage: boolean;
+  /** Successful pages served. */
+  pagesServed = 0;
+  private items: RetailItem[];
+  private throttles: { times: number; opts: RetailThrottle }[] = [];
+
+  constructor(opts: FakeRetailOptions = {}) {
+    this.server = new FakeServer({ tls: opts.tls ?? true });
+    this.pageSize = opts.pageSize ?? 1000;
+    this.latencyMs = opts.latencyMs ?? 0;
+    this.emptyFinalPage = opts.emptyFinalPage ?? false;
+    this.items = generateRetailItems(opts.items ?? 2500, opts.seed ?? 1);
+    this.server.route("GET", "/api/retail/prices", (req, url) => this.prices(req, url));
+  }
+
+  /** Starts listening; returns the base URL (`https://127.0.0.1:PORT`), the value for CONTRAIL_AZURE_RETAIL_URL. */
+  start(): Promise<string> {
+    return this.server.listen();
+  }
+
+  get baseUrl(): string {
+    return this.server.baseUrl;
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  /** Replaces the catalogue: `n` seeded items, or the given items. */
+  setItems(n: number | RetailItem[], seed = 1): RetailItem[] {
+    this.items = typeof n === "number" ? generateRetailItems(n, seed) : n;
+    return this.items;
+  }
+
+  /** The whole catalogue, in serving order. */
+  allItems(): RetailItem[] {
+    return this.items;
+  }
+
+  /** The number of pages a full, unfiltered crawl takes. */
+  pageCount(total = this.items.length): number {
+    const full = Math.ceil(total / this.pageSize);
+    return total === 0 ? 1 : this.emptyFinalPage && total % this.pageSize === 0 ? full + 1 : full;
+  }
+
+  /** The next `times` requests get 429 (default `Retry-After: 1`). */
+  throttle(times: number, opts: RetailThrottle = {}): void {
+    this.throttles.push({ times, opts });
+  }
+
+  private async prices(req: LoggedRequest, url: URL): Promise<Reply> {
+    const th = this.throttles[0];
+    if (th) {
+      if (--th.times <= 0) this.throttles.shift();
+      const headers: Record<string, string> = { "content-type": JSON_TYPE };
+      const retryAfter =
+        th.opts.retryAfter === undefined
+          ? th.opts.msHeader === undefined
+            ? 1
+            : undefined
+          : th.opts.retryAfter;
+      if (retryAfter !== undefined && retryAfter !== null) headers["retry-after"] = String(retryAfter);
+      if (th.opts.msHeader !== undefined)
+        headers["x-ms-ratelimit-retailPrices-retry-after"] = String(th.opts.msHeader);
+      const wait = retryAfter ?? th.opts.msHeader ?? 1;
+      return {
+        status: 429,
+        headers,
+        body: JSON.stringify({
+          Error: {
+            Code: "TooManyRequests",
+            Message: `Rate limit is exceeded. Try again in ${wait} seconds.`,
+          },
+        }),
+      };
+    }
+    const filter = url.searchParams.get("$filter");
+    const version = url.searchParams.get("api-version") ?? "";
+    let selected = this.items;
+    if (filter) {
+      const pred = /\bnot\s*\(/i.test(filter)
+        ? undefined
+        : compileFilter(filter, version >= "2023-01-01-preview");
+      if (!pred)
+        return {
+          status: 400,
+          headers: { "content-type": JSON_TYPE },
+          body: JSON.stringify({
+            Error: { Code: "BadRequest", Message: "Invalid OData parameters supplied" },
+          }),
+        };
+      selected = this.items.filter(pred);
+    }
+    const skipRaw = url.searchParams.get("$skip") ?? "0";
+    const skip = /^\d+$/.test(skipRaw) ? Number(skipRaw) : 0;
+    const currency =
+      /^'?([A-Za-z]{3})'?$/.exec(url.searchParams.get("currencyCode") ?? "")?.[1]?.toUpperCase() ?? "USD";
+    const page = selected.slice(skip, skip + this.pageSize);
+    const end = skip + this.pageSize;
+    const more =
+      end < selected.length || (this.emptyFinalPage && end === selected.length && selected.length > 0);
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    this.pagesServed++;
+    const body = {
+      BillingCurrency: currency,
+      CustomerEntityId: "Default",
+      CustomerEntityType: "Retail",
+      Items: currency === "USD" ? page : page.map((i) => ({ ...i, currencyCode: currency })),
+      NextPageLink: more ? this.nextLink(req, end) : null,
+      Count: page.length,
+    };
+    return { status: 200, headers: { "content-type": JSON_TYPE }, body: JSON.stringify(body) };
+  }
+
+  /** `https://127.0.0.1:PORT/api/retail/prices?<the other params, as sent>&$skip=N` (explicit port, like `:443`). */
+  private nextLink(req: LoggedRequest, skip: number): string {
+    const q = req.url.includes("?") ? req.url.slice(req.url.indexOf("?") + 1) : "";
+    const kept = q.split("&").filter((p) => p !== "" && !/^(\$|%24)skip=/i.test(p));
+    kept.push(`$skip=${skip}`);
+    return `${this.baseUrl}/api/retail/prices?${kept.join("&")}`;
+  }
+}
+
+/**
+ * A small OData subset: `field eq|ne 'v'`, `contains|startswith|endswith(field, 'v')`, joined by `and`/`or` (no
+ * parentheses). `priceType` filters the item field `type`. Undefined when the filter is not understood (→ 400).
+ */
+export function compileFilter(
+  filter: string,
+  caseSensitive: boolean,
+): ((item: RetailItem) => boolean) | undefined {
+  const norm = (s: string) => (caseSensitive ? s : s.toLowerCase());
+  const field = (name: string) => (name.toLowerCase() === "pricetype" ? "type" : name);
+  const get = (item: RetailItem, name: string): string => {
+    const key = Object.keys(item).find((k) => k.toLowerCase() === field(name).toLowerCase());
+    const v = key === undefined ? undefined : item[key];
+    return v === undefined || v === null ? "" : String(v);
+  };
+  const ors: ((i: RetailItem) => boolean)[][] = [];
+  for (const disjunct of filter.trim().split(/\s+or\s+/i)) {
+    const ands: ((i: RetailItem) => boolean)[] = [];
+    for (const term of disjunct.split(/\s+and\s+/i)) {
+      const t = term.trim();
+      const cmp = /^(\w+)\s+(eq|ne)\s+'((?:[^']|'')*)'$/i.exec(t);
+      const fn = /^(contains|startswith|endswith)\(\s*(\w+)\s*,\s*'((?:[^']|'')*)'\s*\)$/i.exec(t);
+      if (cmp) {
+        const [, name, op, raw] = cmp as unknown as [string, string, string, string];
+        const value = norm(raw.replace(/''/g, "'"));
+        ands.push(
+          op.toLowerCase() === "eq"
+            ? (i) => norm(get(i, name)) === value
+            : (i) => norm(get(i, name)) !== value,
+        );
+      } else if (fn) {
+        const [, op, name, raw] = fn as unknown as [string, string, string, string];
+        const value = norm(raw.replace(/''/g, "'"));
+        const f = op.toLowerCase();
+        ands.push((i) => {
+          const v = norm(get(i, name));
+          return f === "contains"
+            ? v.includes(value)
+            : f === "startswith"
+              ? v.startsWith(value)
+              : v.endsWith(value);
+        });
+      } else {
+        return undefined;
+      }
+    }
+    ors.push(ands);
+  }
+  return (item) => ors.some((ands) => ands.every((p) => p(item)));
+}
