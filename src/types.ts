@@ -148,7 +148,10 @@ export interface RunContext {
   recordCheck(args: { region: string; sameAs: string; version?: string; etag?: string; urls: string[] }): Promise<CheckRecord>;
   /** Latest manifest of this source and region, if any. */
   latest(region: string): Promise<Manifest | undefined>;
-  /** True when this region already has a capture or a check inside ctx.slot (always false without a slot). */
+  /**
+   * True when this process has no work for this region in ctx.slot: it has a capture or a check there already, or
+   * another replica holds the slot's lease. Otherwise takes the lease. Always false without a slot (`--once`).
+   */
   doneInSlot(region: string): Promise<boolean>;
 }
 

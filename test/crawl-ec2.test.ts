@@ -55,7 +55,7 @@ describe("AmazonEC2 into a local lake", () => {
     try {
       writeConfig(dir, { sources: { AmazonEC2: { regionDelay: "0s" } } });
       const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl });
-      assert.equal((await runCli(["crawl", "--once"], { cwd: dir, env })).code, 0);
+      assert.equal((await runCli(["crawl", "--once", "--source", "AmazonEC2"], { cwd: dir, env })).code, 0);
       const before = aws.offerRequests("us-east-1").length + aws.offerRequests("eu-west-1").length;
 
       const second = await runCli(["crawl", "--once", "--source", "amazonec2"], { cwd: dir, env });
@@ -69,7 +69,7 @@ describe("AmazonEC2 into a local lake", () => {
       assert.match(check.sameAs, /^AmazonEC2\/.*\.json\.gz$/);
 
       const newVersion = aws.bumpVersion("eu-west-1");
-      const third = await runCli(["crawl", "--once"], { cwd: dir, env });
+      const third = await runCli(["crawl", "--once", "--source", "AmazonEC2"], { cwd: dir, env });
       assert.equal(third.code, 0, third.stderr);
       const euCaptures = filesUnder(join(dir, "lake")).filter((f) => f.startsWith("AmazonEC2/eu-west-1/"));
       assert.equal(euCaptures.length, 2);
@@ -96,7 +96,7 @@ describe("AmazonEC2 into a local lake", () => {
           http: { attempts: 2, baseDelay: "10ms", stallTimeout: "500ms" },
         });
         aws.server.fault({ path: aws.offerPath("eu-west-1") }, fault, 10);
-        const r = await runCli(["crawl", "--once"], { cwd: dir, env: cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl }) });
+        const r = await runCli(["crawl", "--once", "--source", "AmazonEC2"], { cwd: dir, env: cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl }) });
         aws.server.clearFaults();
         assert.equal(r.code, 1);
         assert.match(r.stderr, /AmazonEC2 eu-west-1 failed/);
@@ -122,7 +122,7 @@ describe("AmazonEC2 into a local lake", () => {
       aws.server.fault({ path }, { kind: "status", status: 503, headers: { "retry-after": "0" } }, 1);
       aws.server.fault({ path }, { kind: "truncate", afterBytes: 2000 }, 1);
       aws.server.fault({ path }, { kind: "reset", afterBytes: 100 }, 1);
-      const r = await runCli(["crawl", "--once"], { cwd: dir, env: cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl }) });
+      const r = await runCli(["crawl", "--once", "--source", "AmazonEC2"], { cwd: dir, env: cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl }) });
       assert.equal(r.code, 0, r.stderr);
       const key = filesUnder(join(dir, "lake")).find((f) => f.startsWith("AmazonEC2/us-east-1/"))!;
       assert.deepEqual(gunzipFile(join(dir, "lake", key)), aws.offerBytes("us-east-1"));
@@ -138,7 +138,7 @@ describe("AmazonEC2 into a local lake", () => {
     try {
       writeConfig(dir, { sources: { AmazonEC2: { regionDelay: "0s" } } });
       const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl });
-      assert.equal((await runCli(["crawl", "--once"], { cwd: dir, env })).code, 0);
+      assert.equal((await runCli(["crawl", "--once", "--source", "AmazonEC2"], { cwd: dir, env })).code, 0);
       const good = await runCli(["verify"], { cwd: dir, env });
       assert.equal(good.code, 0, good.stdout + good.stderr);
       assert.match(good.stdout, /verified 2 captures .*: 2 ok, 0 failed/);

@@ -104,7 +104,7 @@ export class JsonChecker {
   private readonly requiredCount: number;
   private readonly seen: boolean[];
   private readonly trackKeys: boolean;
-  private readonly values: Record<string, unknown> = {};
+  private readonly values = new Map<string, unknown>();
 
   private state = START;
   private depth = 0;
@@ -159,15 +159,60 @@ export class JsonChecker {
       c = buf[i]!;
       switch (state) {
         case STR: {
-          // The hot loop: most bytes of a JSON document are string contents.
-          while (STR_PLAIN[c] === 1) {
-            if (++i === n) break main;
-            c = buf[i]!;
+          // The hot loop: most bytes of a JSON document are string contents. Skip plain bytes four at a
+          // time while four more are surely there, then one at a time; stop at `"`, `\` or a control byte.
+          if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+            const stop = n - 4;
+            i++;
+            while (i < stop) {
+              c = buf[i]!;
+              if (STR_PLAIN[c] === 0) break;
+              c = buf[i + 1]!;
+              if (STR_PLAIN[c] === 0) {
+                i += 1;
+                break;
+              }
+              c = buf[i + 2]!;
+              if (STR_PLAIN[c] === 0) {
+                i += 2;
+                break;
+              }
+              c = buf[i + 3]!;
+              if (STR_PLAIN[c] === 0) {
+                i += 3;
+                break;
+              }
+              i += 4;
+            }
+            if (i >= stop) {
+              // Near the chunk's end (c may be stale here: reload it).
+              if (i === n) break main;
+              c = buf[i]!;
+              while (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+                if (++i === n) break main;
+                c = buf[i]!;
+              }
+            }
           }
           if (c === 0x22) {
             if (this.coll !== C_NONE) this.collectEnd(buf, i);
-            state = strKey ? COLON : depth !== 0 ? AFTER : DONE;
             i++;
+            if (strKey) {
+              // Peephole for the usual `"key" : ` and `"key":` (the general case is the COLON state).
+              if (i + 2 < n && buf[i] === 0x20 && buf[i + 1] === 0x3a && buf[i + 2] === 0x20) {
+                i += 3;
+                state = VALUE;
+              } else if (i < n && buf[i] === 0x3a) {
+                i++;
+                state = VALUE;
+              } else state = COLON;
+            } else if (depth !== 0) {
+              // Peephole for a `,` right after the string.
+              if (i < n && buf[i] === 0x2c) {
+                i++;
+                state = this.stack[depth] === 1 ? KEY : VALUE;
+              } else state = AFTER;
+            } else state = DONE;
             continue;
           }
           if (c === 0x5c) {
@@ -180,7 +225,7 @@ export class JsonChecker {
 
         case AFTER: {
           while (c <= 0x20) {
-            if (WS[c] === 0) return this.failAt(i, c, state, depth);
+            if (c !== 0x20 && WS[c] === 0) return this.failAt(i, c, state, depth);
             if (++i === n) break main;
             c = buf[i]!;
           }
@@ -213,7 +258,7 @@ export class JsonChecker {
         case OBJ_FIRST:
         case KEY: {
           while (c <= 0x20) {
-            if (WS[c] === 0) return this.failAt(i, c, state, depth);
+            if (c !== 0x20 && WS[c] === 0) return this.failAt(i, c, state, depth);
             if (++i === n) break main;
             c = buf[i]!;
           }
@@ -235,7 +280,7 @@ export class JsonChecker {
 
         case COLON: {
           while (c <= 0x20) {
-            if (WS[c] === 0) return this.failAt(i, c, state, depth);
+            if (c !== 0x20 && WS[c] === 0) return this.failAt(i, c, state, depth);
             if (++i === n) break main;
             c = buf[i]!;
           }
@@ -248,7 +293,7 @@ export class JsonChecker {
         case ARR_FIRST:
         case VALUE: {
           while (c <= 0x20) {
-            if (WS[c] === 0) return this.failAt(i, c, state, depth);
+            if (c !== 0x20 && WS[c] === 0) return this.failAt(i, c, state, depth);
             if (++i === n) break main;
             c = buf[i]!;
           }
@@ -452,7 +497,8 @@ export class JsonChecker {
     if (state !== DONE && !(numberDone && this.depth === 0)) {
       let where: string;
       if (state === START || state === BOM) where = "no value";
-      else if (state === STR || state === ESC || state === HEX4) where = this.strKey ? "inside a key" : "inside a string";
+      else if (state === STR || state === ESC || state === HEX4)
+        where = this.strKey ? "inside a key" : "inside a string";
       else if (state >= NUM_MINUS && state <= NUM_EXP && !numberDone) where = "inside a number";
       else if (state === LIT) where = "inside a literal";
       else where = this.stack[this.depth] === 1 ? "inside an object" : "inside an array";
@@ -473,7 +519,7 @@ export class JsonChecker {
         `JSON lacks required top-level key${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}`,
       ));
     }
-    return (this.result = { values: { ...this.values } });
+    return (this.result = { values: Object.fromEntries(this.values) });
   }
 
   private grow(depth: number, i: number): void {
@@ -531,11 +577,11 @@ export class JsonChecker {
     const key = this.captureKeys[this.pending]!;
     this.pending = -1;
     if (this.collOver) {
-      delete this.values[key];
+      this.values.delete(key);
       return;
     }
     const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8");
-    this.values[key] = kind === C_STRING ? JSON.parse(`"${text}"`) : Number(text);
+    this.values.set(key, kind === C_STRING ? JSON.parse(`"${text}"`) : Number(text));
   }
 
   private matchKey(raw: Uint8Array): number {
@@ -543,7 +589,9 @@ export class JsonChecker {
       for (let k = 0; k < this.wanted.length; k++) if (this.wanted[k]!.equals(raw)) return k;
       return -1;
     }
-    const name = JSON.parse(`"${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8")}"`) as string;
+    const name = JSON.parse(
+      `"${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8")}"`,
+    ) as string;
     return this.wantedNames.indexOf(name);
   }
 
@@ -553,10 +601,10 @@ export class JsonChecker {
     if (c === 0x22) return this.collectStart(C_STRING, i + 1, MAX_VALUE_BYTES);
     if (c === 0x2d || DIGIT[c] === 1) return this.collectStart(C_NUMBER, i, MAX_VALUE_BYTES);
     // A literal (validated as it goes on) or a container (not a scalar: not recorded).
-    if (c === 0x74) this.values[key] = true;
-    else if (c === 0x66) this.values[key] = false;
-    else if (c === 0x6e) this.values[key] = null;
-    else delete this.values[key];
+    if (c === 0x74) this.values.set(key, true);
+    else if (c === 0x66) this.values.set(key, false);
+    else if (c === 0x6e) this.values.set(key, null);
+    else this.values.delete(key);
     this.pending = -1;
   }
 }
@@ -566,7 +614,10 @@ export class JsonChecker {
  * Errors the stream at the first invalid byte, or at the end if the document is incomplete or of the wrong
  * shape; otherwise calls `onValues` with the captured top-level values before finishing.
  */
-export function jsonCheckTransform(shape: JsonShape, onValues?: (v: Record<string, unknown>) => void): Transform {
+export function jsonCheckTransform(
+  shape: JsonShape,
+  onValues?: (v: Record<string, unknown>) => void,
+): Transform {
   const checker = new JsonChecker(shape);
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {

@@ -1,5 +1,6 @@
 // `contrail crawl`: the daemon, or one cycle with --once.
 import { ConfigError, errorMessage } from "../errors.js";
+import { Metrics } from "../metrics/metrics.js";
 import { Scheduler, type RunSummary } from "../schedule/scheduler.js";
 import { selectSources } from "../sources/index.js";
 import type { CommonOptions } from "./main.js";
@@ -33,13 +34,24 @@ export async function crawlCommand(opts: CommonOptions & { once?: boolean; sourc
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
+  let stopMetrics: (() => Promise<void>) | undefined;
   try {
     log.info(
       { lake: lake.description, sources: selected.map((s) => s.name), once: opts.once ?? false },
       "contrail crawler starting",
     );
     await lake.cleanup?.(controller.signal).catch((err: unknown) => log.warn({ err: errorMessage(err) }, "lake cleanup failed"));
-    const scheduler = new Scheduler({ config, lake, http: rt.http, log }, selected);
+    const metrics = new Metrics(Object.fromEntries(selected.map((s) => [s.name, config.sources[s.name].interval])));
+    if (config.metricsPort !== undefined) {
+      const served = await metrics.serve(config.metricsPort);
+      stopMetrics = served.close;
+      log.info({ port: served.port }, "metrics at /metrics, health at /healthz");
+    }
+    const scheduler = new Scheduler(
+      { config, lake, http: rt.http, log, onRetry: (source) => metrics.onRetry(source) },
+      selected,
+      { onRunEnd: (summary, ms) => metrics.onRunEnd(summary, ms) },
+    );
     if (opts.once) {
       const summaries = await scheduler.runOnce(controller.signal);
       if (controller.signal.aborted) return 0;
@@ -51,6 +63,7 @@ export async function crawlCommand(opts: CommonOptions & { once?: boolean; sourc
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     clearTimeout(forced);
+    await stopMetrics?.();
     await rt.close();
   }
 }

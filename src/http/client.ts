@@ -31,15 +31,30 @@ export class NodeHttpClient implements HttpClient {
 
   constructor(private readonly opts: HttpClientOptions) {}
 
-  request(req: HttpRequest): Promise<HttpResponse> {
+  request(req: HttpRequest, observe?: (err: unknown) => void): Promise<HttpResponse> {
     return withRetry(() => this.follow(req), {
       policy: this.opts.retry,
       signal: req.signal,
-      onRetry: (err, attempt, delay) => this.retried(req.label, req.url, err, attempt, delay),
+      onRetry: (err, attempt, delay) => {
+        observe?.(err);
+        this.retried(req.label, req.url, err, attempt, delay);
+      },
     });
   }
 
-  async getJson<T>(url: string, o: { signal: AbortSignal; headers?: Record<string, string>; label?: string }): Promise<T> {
+  /** A view of this client (same connections) that reports each retry to `observe`, e.g. per-source metrics. */
+  observed(observe: (err: unknown) => void): HttpClient {
+    return {
+      request: (req) => this.request(req, observe),
+      getJson: (url, o) => this.getJson(url, o, observe),
+    };
+  }
+
+  async getJson<T>(
+    url: string,
+    o: { signal: AbortSignal; headers?: Record<string, string>; label?: string },
+    observe?: (err: unknown) => void,
+  ): Promise<T> {
     return withRetry(
       async () => {
         const res = await this.follow({ url, signal: o.signal, headers: o.headers, label: o.label, followRedirects: true });
@@ -57,7 +72,10 @@ export class NodeHttpClient implements HttpClient {
       {
         policy: this.opts.retry,
         signal: o.signal,
-        onRetry: (err, attempt, delay) => this.retried(o.label, url, err, attempt, delay),
+        onRetry: (err, attempt, delay) => {
+          observe?.(err);
+          this.retried(o.label, url, err, attempt, delay);
+        },
       },
     );
   }

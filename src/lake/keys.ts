@@ -43,3 +43,8 @@ export function partsOfMetaKey(key: string): { source: string; region: string } 
   const m = /^_contrail\/(?:manifests|checks)\/([^/]+)\/([^/]+)\/[^/]+$/.exec(key);
   return m ? { source: m[1]!, region: m[2]! } : undefined;
 }
+
+/** The lease of one slot of one source and region, for replicas: `_contrail/leases/<Source>/<region>/<slotStart>.json`. */
+export function leaseKey(source: SourceName, region: string, slotStart: Date): string {
+  return `${META}/leases/${source}/${region}/${isoMillis(slotStart)}.json`;
+}
