@@ -29,7 +29,7 @@ export class ParallelGzip extends Transform {
   constructor(opts: ParallelGzipOptions = {}) {
     super({ readableHighWaterMark: 1024 * 1024 });
     this.level = opts.level ?? DEFAULT_GZIP_LEVEL;
-    this.blockSize = opts.blockSize ?? 4 * 1024 * 1024;
+    this.blockSize = opts.blockSize ?? 1024 * 1024;
     this.concurrency = Math.max(1, opts.concurrency ?? 2);
   }
 

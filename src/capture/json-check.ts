@@ -13,7 +13,7 @@ const MAX_KEY_BYTES = 1024;
 /** Longest raw string (or number) captured for shape.captureKeys; longer values are not recorded. */
 const MAX_VALUE_BYTES = 64 * 1024;
 
-// Parser states. Plain numeric constants so the state switch compiles to a jump table.
+// Parser states: small dense integers for the state switch.
 const START = 0; // before the root value (a BOM may come first)
 const VALUE = 1; // expect a value (after ":" or after "," in an array)
 const ARR_FIRST = 2; // after "[": a value or "]"
@@ -162,7 +162,7 @@ export class JsonChecker {
           // The hot loop: most bytes of a JSON document are string contents. Skip plain bytes four at a
           // time while four more are surely there, then one at a time; stop at `"`, `\` or a control byte.
           if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
-            const stop = n - 4;
+            const stop = n - 3; // i < stop: buf[i + 3] exists
             i++;
             while (i < stop) {
               c = buf[i]!;

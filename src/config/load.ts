@@ -4,6 +4,7 @@ import { homedir } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { DEFAULT_GZIP_LEVEL } from "../capture/gzip.js";
 import { ConfigError } from "../errors.js";
 import { SOURCE_NAMES } from "../types.js";
 import { DEFAULT_INTERVALS, fileSchema, schemas, type Config, type ConfigFile } from "./schema.js";
@@ -57,6 +58,7 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
     lakeUrl: lake.kind === "s3" ? `s3://${lake.bucket}${lake.prefix ? `/${lake.prefix}` : ""}` : lake.dir,
     logLevel: pick("CONTRAIL_LOG_LEVEL", schemas.logLevel, file.logLevel) ?? "info",
     metricsPort: pick("CONTRAIL_METRICS_PORT", schemas.port, file.metricsPort),
+    gzipLevel: file.gzipLevel ?? DEFAULT_GZIP_LEVEL,
     aws: {
       region: pick("AWS_REGION", nonBlank(), file.aws?.region) ?? "us-east-1",
       s3Endpoint: pick("AWS_ENDPOINT_URL_S3", schemas.httpUrl, file.aws?.s3Endpoint),

@@ -49,6 +49,8 @@ export const fileSchema = z
     bucket: z.string().min(1).optional(),
     logLevel: logLevel.optional(),
     metricsPort: port.optional(),
+    /** gzip level of stored captures, 1 (fastest) to 9 (smallest). */
+    gzipLevel: z.number().int().min(1).max(9).optional(),
     aws: z
       .object({
         region: z.string().min(1).optional(),
@@ -116,6 +118,7 @@ export interface Config {
   lakeUrl: string;
   logLevel: z.infer<typeof logLevel>;
   metricsPort: number | undefined;
+  gzipLevel: number;
   aws: {
     region: string;
     s3Endpoint: string | undefined;

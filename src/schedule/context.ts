@@ -12,7 +12,6 @@ export interface ContextDeps {
   lake: Lake;
   http: HttpClient & { observed?: (observe: (err: unknown) => void) => HttpClient };
   log: Logger;
-  gzipLevel?: number;
   /** Identity in slot leases; default: host, pid and a random suffix. */
   instanceId?: string;
   onRetry?: (source: SourceName, region: string, err: unknown) => void;
@@ -42,7 +41,7 @@ export function makeContext(
           log,
           retry,
           signal,
-          ...(deps.gzipLevel !== undefined ? { gzipLevel: deps.gzipLevel } : {}),
+          gzipLevel: deps.config.gzipLevel,
           onRetry: (region, err) => deps.onRetry?.(source.name, region, err),
         },
         args,

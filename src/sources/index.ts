@@ -3,8 +3,11 @@ import { ConfigError } from "../errors.js";
 import type { Config } from "../config/schema.js";
 import { SOURCE_NAMES, type Source, type SourceName } from "../types.js";
 import { amazonEc2 } from "./aws-ec2.js";
+import { amazonEc2Spot } from "./aws-spot/index.js";
+import { azure } from "./azure/ratecard.js";
+import { azureRetail } from "./azure/retail.js";
 
-export const SOURCES: Source[] = [amazonEc2];
+export const SOURCES: Source[] = [amazonEc2, amazonEc2Spot, azure, azureRetail];
 
 export function sourceByName(name: string): Source | undefined {
   return SOURCES.find((s) => s.name.toLowerCase() === name.trim().toLowerCase());

@@ -36,6 +36,8 @@ export interface FakeEc2Options {
   now?: () => Date;
   /** When set, calls signed with another access key id fail with AuthFailure. */
   accessKeyId?: string;
+  /** Simulated network latency: every call is answered this many ms late (benchmarks). */
+  latencyMs?: number;
 }
 
 export type Ec2ErrorSpec = { status: number; code: string; message: string };
@@ -50,6 +52,8 @@ export class FakeEc2 {
   lastToken: "absent" | "empty";
   now: () => Date;
   accessKeyId?: string;
+  /** Simulated latency per call, in ms (0: answer at once). */
+  latencyMs: number;
   private readonly histories = new Map<string, SpotRecord[]>();
   private readonly faults = new Map<string, { spec: Ec2ErrorSpec; times: number }[]>();
   private readonly disabled = new Map<string, Ec2ErrorSpec>();
@@ -60,7 +64,12 @@ export class FakeEc2 {
     this.lastToken = opts.lastToken ?? "absent";
     this.now = opts.now ?? (() => new Date());
     this.accessKeyId = opts.accessKeyId;
-    this.server.route("POST", "/", (req) => this.handle(req));
+    this.latencyMs = opts.latencyMs ?? 0;
+    this.server.route("POST", "/", (req) =>
+      this.latencyMs > 0
+        ? new Promise<Reply>((resolve) => setTimeout(() => resolve(this.handle(req)), this.latencyMs))
+        : this.handle(req),
+    );
   }
 
   /** Starts listening; returns the endpoint URL (`http://127.0.0.1:PORT`). */

@@ -1,0 +1,74 @@
+// `npm run demo`: the crawler end to end with no internet and no cloud account. Starts the fake cloud (AWS Price
+// List, EC2 spot history, Entra ID + Resource Manager, Azure Retail Prices) and a local S3-compatible server, runs
+// `contrail crawl --once` into that S3 server, then prints `contrail sources`, `contrail ls` and `contrail verify`.
+import { spawn } from "node:child_process";
+import { FakeAwsPricing } from "../test/fakes/aws-pricing.js";
+import { startFakeAzure } from "../test/fakes/azure.js";
+import { FakeEc2 } from "../test/fakes/ec2.js";
+import { generateHistory } from "../test/fakes/ec2-history.js";
+import { startS3 } from "../test/fakes/s3.js";
+import { TLS_CERT_PATH } from "../test/fakes/server.js";
+import { BIN, cleanEnv, tempDir, writeConfig } from "../test/helpers.js";
+
+const REGIONS = ["us-east-1", "eu-west-1", "ap-northeast-1"];
+
+function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  process.stdout.write(`\n$ contrail ${args.join(" ")}\n`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: "inherit" });
+    child.on("exit", (code) => resolve(code ?? 1));
+  });
+}
+
+const aws = new FakeAwsPricing({ regions: REGIONS, products: 40 });
+const ec2 = new FakeEc2();
+const now = new Date();
+for (const region of REGIONS) {
+  ec2.setHistory(
+    region,
+    generateHistory({
+      region,
+      from: new Date(now.getTime() - 3 * 3600_000),
+      to: now,
+      types: ["m5.large", "c5.xlarge", "r5.2xlarge"],
+      products: ["Linux/UNIX", "Windows"],
+      everyMinutes: 20,
+    }),
+  );
+}
+const azure = await startFakeAzure({ retail: { items: 2500, pageSize: 1000 } });
+const s3 = await startS3({ buckets: ["demo-lake"] });
+const [pricingUrl, ec2Url] = await Promise.all([aws.start(), ec2.start()]);
+const work = tempDir("contrail-demo-");
+try {
+  writeConfig(work.dir, { sources: { AmazonEC2: { regionDelay: "1s" } } });
+  const env = cleanEnv({
+    CONTRAIL_LAKE: "s3://demo-lake/prices",
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    CONTRAIL_S3_FORCE_PATH_STYLE: "true",
+    AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    CONTRAIL_AWS_PRICING_URL: pricingUrl,
+    AWS_ENDPOINT_URL_EC2: ec2Url,
+    CONTRAIL_AWS_REGIONS: REGIONS.join(","),
+    ...azure.env,
+    NODE_EXTRA_CA_CERTS: TLS_CERT_PATH,
+    CONTRAIL_LOG_LEVEL: process.env.CONTRAIL_LOG_LEVEL ?? "info",
+  });
+  process.stdout.write(
+    `fake cloud: AWS Price List ${pricingUrl}, EC2 ${ec2Url}, Entra ${azure.entra.baseUrl}, ` +
+      `Resource Manager ${azure.arm.baseUrl}, Retail ${azure.retail.baseUrl}\nS3: ${s3.endpoint} (bucket demo-lake)\n` +
+      `working directory: ${work.dir}\n`,
+  );
+  const crawl = await run(["crawl", "--once"], env, work.dir);
+  await run(["sources"], env, work.dir);
+  await run(["ls"], env, work.dir);
+  const verify = await run(["verify"], env, work.dir);
+  process.stdout.write(
+    `\ncrawl --once exited ${crawl}, verify exited ${verify}. Objects in s3://demo-lake: ${(await s3.listKeys()).length}\n`,
+  );
+  process.exitCode = crawl === 0 && verify === 0 ? 0 : 1;
+} finally {
+  await Promise.all([aws.close(), ec2.close(), azure.close(), s3.stop()]);
+  work.cleanup();
+}

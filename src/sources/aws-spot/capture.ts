@@ -1,0 +1,82 @@
+// One region's spot capture: its window, every page of every slice, records enriched and written as one JSON array.
+//
+// Memory and order: a window is fetched in slices of at most a day (window.ts SLICE). Each slice's records are
+// collected, deduplicated and sorted (oldest first, then AZ, type, product) before they are written, so the whole
+// capture is in one deterministic order while memory holds one region-day, however long the gap being covered.
+// A normal hourly window is a single slice.
+import { Readable } from "node:stream";
+import type { CaptureMeta, Manifest, RunContext } from "../../types.js";
+import type { EnrichmentIndex } from "./enrichment.js";
+import { ec2Client, endpointDescription, fetchSlice } from "./history.js";
+import { dedupeAndSort, recordJson } from "./records.js";
+import { slices, windowFor, type SpotWindow } from "./window.js";
+
+const CHUNK = 64 * 1024;
+
+export async function captureRegion(
+  ctx: RunContext,
+  region: string,
+  enrichment: () => Promise<EnrichmentIndex | undefined>,
+): Promise<Manifest> {
+  const capturedAt = new Date();
+  const window = windowFor(capturedAt, await ctx.latest(region));
+  const log = ctx.log.child({ region });
+  const span = { start: window.start.toISOString(), end: window.end.toISOString() };
+  if (window.basis === "clamped") {
+    log.warn({ window: span }, "gap since the last capture exceeds the 90 days EC2 keeps: covering the last 90 days");
+  } else {
+    log.info({ window: span, basis: window.basis }, "spot window");
+  }
+  const client = ec2Client(ctx.config, region);
+  try {
+    return await ctx.capture({
+      region,
+      capturedAt,
+      shape: { root: "array" },
+      open: async (signal) => {
+        // Filled in as the body streams; the capture reads it once the body has ended.
+        const meta: CaptureMeta & { items: number; pages: number } = {
+          urls: [endpointDescription(ctx.config, region)],
+          items: 0,
+          pages: 0,
+          window: span,
+        };
+        const body = Readable.from(records(window, meta, signal), { objectMode: false });
+        return { body, meta };
+      },
+    });
+  } finally {
+    client.destroy();
+  }
+
+  async function* records(w: SpotWindow, meta: { items: number; pages: number }, signal: AbortSignal) {
+    const pending = enrichment(); // shared by the run's regions; loads while this region fetches
+    pending.catch(() => undefined); // awaited below; an early failure here must not go unhandled
+    let out = "[";
+    let first = true;
+    const parts = slices(w.start, w.end);
+    for (let i = 0; i < parts.length; i++) {
+      const slice = parts[i]!;
+      const { rows, pages } = await fetchSlice(client, region, slice, signal);
+      meta.pages += pages;
+      // EC2 also returns each series' last change before StartTime: the previous slice or capture holds it, except
+      // at the start of a region's history (or after a clamped gap), where it is the price in effect.
+      const lower = i === 0 && w.keepBefore ? -Infinity : slice.start.getTime();
+      const upper = slice.end.getTime(); // EC2's EndTime is inclusive; the next window starts here
+      const kept = dedupeAndSort(
+        rows.filter((r) => r.timestamp.getTime() >= lower && r.timestamp.getTime() < upper),
+      );
+      const index = kept.length > 0 ? await pending : undefined;
+      for (const r of kept) {
+        out += (first ? "" : ",\n") + recordJson(r, index?.fragments.get(r.instanceType));
+        first = false;
+        meta.items++;
+        if (out.length >= CHUNK) {
+          yield out;
+          out = "";
+        }
+      }
+    }
+    yield `${out}]`;
+  }
+}

@@ -1,0 +1,86 @@
+// DescribeSpotPriceHistory through the AWS SDK: one client per region, every page of one time slice.
+import { EC2Client, paginateDescribeSpotPriceHistory } from "@aws-sdk/client-ec2";
+import { ContrailError, isAbortError } from "../../errors.js";
+import type { Config } from "../../config/schema.js";
+import { rowOf, type SpotRow } from "./records.js";
+
+export const PAGE_SIZE = 1000;
+
+/** Error codes EC2 answers for a region the account has not enabled (wire-formats §2.4). */
+const NOT_ENABLED = new Set(["AuthFailure", "OptInRequired"]);
+
+export function ec2Client(config: Config, region: string): EC2Client {
+  const { aws, http } = config;
+  return new EC2Client({
+    region,
+    ...(aws.ec2Endpoint ? { endpoint: aws.ec2Endpoint } : {}),
+    ...(aws.credentials ? { credentials: { ...aws.credentials } } : aws.profile ? { profile: aws.profile } : {}),
+    maxAttempts: http.attempts,
+    // Adaptive: exponential backoff on RequestLimitExceeded and 5xx, plus client-side rate limiting after throttling.
+    retryMode: "adaptive",
+    requestHandler: { connectionTimeout: http.connectTimeout, requestTimeout: http.stallTimeout },
+  });
+}
+
+/** Where the records come from, for the manifest's `urls`. */
+export function endpointDescription(config: Config, region: string): string {
+  const base = config.aws.ec2Endpoint ?? `https://ec2.${region}.amazonaws.com`;
+  return `${base.replace(/\/+$/, "")}/ (${region}) Action=DescribeSpotPriceHistory`;
+}
+
+/** Every record EC2 returns for [start, end] (plus, per series, the last change before start), and the page count. */
+export async function fetchSlice(
+  client: EC2Client,
+  region: string,
+  slice: { start: Date; end: Date },
+  signal: AbortSignal,
+): Promise<{ rows: SpotRow[]; pages: number }> {
+  const rows: SpotRow[] = [];
+  let pages = 0;
+  try {
+    const paginator = paginateDescribeSpotPriceHistory(
+      { client, pageSize: PAGE_SIZE },
+      { StartTime: slice.start, EndTime: slice.end, MaxResults: PAGE_SIZE },
+      { abortSignal: signal },
+    );
+    for await (const page of paginator) {
+      pages++;
+      for (const p of page.SpotPriceHistory ?? []) {
+        const row = rowOf(p);
+        if (row) rows.push(row);
+      }
+    }
+  } catch (err) {
+    throw classify(err, region);
+  }
+  return { rows, pages };
+}
+
+/**
+ * SDK errors as Contrail errors. The SDK has already retried what can be retried (throttling, 5xx, timeouts), so
+ * none of these is retryable again by the capture: the source's cooldown takes over.
+ */
+function classify(err: unknown, region: string): unknown {
+  if (isAbortError(err) || err instanceof ContrailError) return err;
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const code = e?.name ?? "Error";
+  const status = e?.$metadata?.httpStatusCode;
+  if (NOT_ENABLED.has(code)) {
+    return new ContrailError("REGION_DISABLED", `region ${region} not enabled for this account (${code})`, {
+      cause: err,
+      ...(status !== undefined ? { status } : {}),
+    });
+  }
+  return new ContrailError("UPSTREAM", `DescribeSpotPriceHistory in ${region}: ${code}: ${e?.message ?? String(err)}`, {
+    cause: err,
+    ...(status !== undefined ? { status } : {}),
+  });
+}
+
+export function isRegionDisabled(err: unknown): err is ContrailError {
+  return err instanceof ContrailError && err.code === "REGION_DISABLED";
+}
+
+export function disabledCode(err: ContrailError): string {
+  return /\((\w+)\)$/.exec(err.message)?.[1] ?? "AuthFailure";
+}

@@ -1,0 +1,269 @@
+// Azure (RateCard + VM capabilities) end to end through the real CLI against the fake Azure cloud, plus the
+// pieces that make it stream: the key splice and the SKU reduction.
+// Run: NODE_EXTRA_CA_CERTS=test/fakes/tls/cert.pem node --import tsx --test test/sources/azure.test.ts
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { expectedCapabilities, startFakeAzure } from "../fakes/azure.js";
+import { cleanEnv, filesUnder, gunzipFile, readJson, runCli, tempDir, writeConfig, type CliResult } from "../helpers.js";
+import { spliceKeyTransform } from "../../src/sources/azure/splice.js";
+import { addSku, readSkuPage, type Capabilities } from "../../src/sources/azure/skus.js";
+import type { Manifest } from "../../src/types.js";
+
+type FakeAzure = Awaited<ReturnType<typeof startFakeAzure>>;
+
+/** Files of one source in a lake: captures and manifests. */
+function sourceFiles(lake: string, source: string): string[] {
+  return filesUnder(lake).filter((f) => f.startsWith(`${source}/`) || f.startsWith(`_contrail/manifests/${source}/`));
+}
+
+function capture(lake: string, source: string): { text: string; manifest: Manifest } {
+  const key = filesUnder(lake).find((f) => f.startsWith(`${source}/`) && f.endsWith(".json.gz"));
+  assert.ok(key, `a ${source} capture in ${filesUnder(lake).join(", ")}`);
+  const manifest = readJson<Manifest>(join(lake, `_contrail/manifests/${key.replace(/\.gz$/, "")}`));
+  return { text: gunzipFile(join(lake, key)).toString("utf8"), manifest };
+}
+
+/** The capture the fake's RateCard and SKUs must give: the served bytes with the key spliced in. */
+function expectedRateCard(az: FakeAzure): string {
+  const served = az.arm.rateCardBytes().toString("utf8");
+  const caps = JSON.stringify(expectedCapabilities(az.arm.allSkus()));
+  return `${served.slice(0, -1)},"Capabilities":${caps}}`;
+}
+
+describe("Azure through the CLI", () => {
+  let az: FakeAzure;
+  const run = (dir: string, args: string[], extra: Record<string, string | undefined> = {}): Promise<CliResult> =>
+    runCli(args, { cwd: dir, env: cleanEnv({ ...az.env, ...extra }) });
+
+  before(async () => {
+    az = await startFakeAzure({ arm: { meters: 300, skus: 60 }, retail: { pageSize: 7, items: 40 } });
+  });
+  after(() => az.close());
+
+  test("--once captures both Azure sources: every meter, exactly the VM capabilities, every retail item", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const blobBefore = az.arm.blob.requests.length;
+      const r = await run(dir, ["crawl", "--once", "--source", "Azure,AzureRetail"]);
+      assert.equal(r.code, 0, r.stderr);
+      const lake = join(dir, "lake");
+
+      const azure = capture(lake, "Azure");
+      assert.equal(azure.text, expectedRateCard(az), "the RateCard as served, plus Capabilities");
+      const card = JSON.parse(azure.text) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(card), ["OfferTerms", "Meters", "Currency", "Locale", "IsTaxIncluded", "Capabilities"]);
+      assert.deepEqual(card.Meters, az.arm.rateCard().Meters);
+      assert.equal((card.Meters as unknown[]).length, 300);
+      assert.deepEqual(card.Capabilities, expectedCapabilities(az.arm.allSkus()));
+      assert.ok(Object.keys(card.Capabilities as object).includes("F2s v2"), "sizes with '_' as spaces");
+      assert.equal(azure.manifest.bytes, Buffer.byteLength(azure.text));
+      assert.equal(azure.manifest.region, "US");
+      assert.ok(azure.manifest.urls.some((u) => u.includes("Microsoft.Commerce/RateCard")));
+      assert.ok(azure.manifest.urls.some((u) => u.includes("Microsoft.Compute/skus")));
+      assert.ok(azure.manifest.urls.every((u) => !/sig=/.test(u)), "no SAS signature in the manifest");
+      assert.ok(azure.manifest.etag, "the blob's ETag");
+
+      const retail = capture(lake, "AzureRetail");
+      const doc = JSON.parse(retail.text) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(doc), ["BillingCurrency", "CustomerEntityId", "CustomerEntityType", "Items", "Count"]);
+      assert.deepEqual(doc.Items, az.retail.allItems());
+      assert.equal(doc.Count, 40);
+      assert.equal(retail.manifest.items, 40);
+      assert.equal(retail.manifest.pages, 6);
+      assert.equal(retail.manifest.region, "global");
+
+      // The bearer token went to Resource Manager, never to the RateCard's redirect target.
+      const blobRequests = az.arm.blob.requests.slice(blobBefore);
+      assert.equal(blobRequests.length, 1);
+      const tokens = az.entra.issuedTokens.map((t) => t.token);
+      assert.ok(tokens.length > 0);
+      for (const req of blobRequests) {
+        assert.equal(req.headers.authorization, undefined);
+        const seen = `${req.url}\n${JSON.stringify(req.headers)}\n${req.body}`;
+        for (const t of tokens) assert.ok(!seen.includes(t), "no token in a blob request");
+      }
+      const skuRequests = az.arm.server.requestsTo(/\/Microsoft\.Compute\/skus$/i);
+      assert.ok(skuRequests.length >= 2, "both SKU pages");
+      assert.ok(skuRequests.every((q) => q.headers.authorization?.startsWith("Bearer ")));
+      for (const t of tokens) assert.ok(!r.stdout.includes(t) && !r.stderr.includes(t), "no token in the output");
+      assert.ok(!r.stdout.includes(az.entra.clientSecret) && !r.stderr.includes(az.entra.clientSecret));
+    } finally {
+      cleanup();
+    }
+  });
+
+  for (const c of [
+    { what: "client secret", env: { AZURE_CLIENT_SECRET: "wrong~Secret~3f9a1c77e2" }, setting: /AZURE_CLIENT_SECRET/ },
+    { what: "tenant", env: { AZURE_TENANT_ID: "00000000-1111-2222-3333-444444444444" }, setting: /AZURE_TENANT_ID/ },
+    { what: "client ID", env: { AZURE_CLIENT_ID: "99999999-8888-7777-6666-555555555555" }, setting: /AZURE_CLIENT_ID/ },
+  ]) {
+    test(`a wrong ${c.what} fails the capture with a message naming the setting; nothing stored`, async () => {
+      const { dir, cleanup } = tempDir();
+      try {
+        writeConfig(dir, { http: { attempts: 3, baseDelay: "10ms" } });
+        const tokenRequests = az.entra.tokenRequests.length;
+        const r = await run(dir, ["crawl", "--once", "--source", "Azure"], c.env);
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, /Azure US failed: Azure sign-in failed/);
+        assert.match(r.stderr, c.setting);
+        assert.deepEqual(sourceFiles(join(dir, "lake"), "Azure"), []);
+        const output = r.stdout + r.stderr;
+        assert.ok(!output.includes("wrong~Secret~3f9a1c77e2"), "the wrong secret is not printed");
+        assert.ok(!output.includes(az.entra.clientSecret), "the secret is not printed");
+        // A refused sign-in is not retried over and over.
+        assert.ok(az.entra.tokenRequests.length - tokenRequests <= 2);
+      } finally {
+        cleanup();
+      }
+    });
+  }
+
+  test("429s and resets (SKU page, RateCard blob) still end in a complete capture", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      writeConfig(dir, { http: { attempts: 3, baseDelay: "10ms" } });
+      az.arm.throttle(1, { retryAfter: 0, only: "skus" });
+      az.arm.throttle(1, { retryAfter: 1, only: "ratecard" });
+      az.arm.server.fault({ path: /\/Microsoft\.Compute\/skus$/i }, { kind: "reset", afterBytes: 300 }, 1);
+      az.arm.blob.server.fault({ path: /^\/ratecard\// }, { kind: "reset", afterBytes: 20_000 }, 1);
+      const r = await run(dir, ["crawl", "--once", "--source", "Azure"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(capture(join(dir, "lake"), "Azure").text, expectedRateCard(az));
+      const msgs = r.logs.map((l) => l.msg);
+      assert.ok(msgs.includes("capture attempt failed; retrying"), "the RateCard was fetched again");
+      assert.ok(msgs.includes("SKU page failed; retrying") || msgs.includes("request failed; retrying"));
+    } finally {
+      az.arm.server.clearFaults();
+      az.arm.blob.server.clearFaults();
+      cleanup();
+    }
+  });
+
+  for (const kind of ["invalidJson", "html200"] as const) {
+    test(`a persistent ${kind} RateCard body is never stored; --once exits 1`, async () => {
+      const { dir, cleanup } = tempDir();
+      try {
+        writeConfig(dir, { http: { attempts: 2, baseDelay: "10ms" } });
+        az.arm.blob.server.fault({ path: /^\/ratecard\// }, { kind }, 50);
+        const r = await run(dir, ["crawl", "--once", "--source", "Azure"]);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /Azure US failed/);
+        const files = filesUnder(join(dir, "lake"));
+        assert.deepEqual(sourceFiles(join(dir, "lake"), "Azure"), []);
+        assert.deepEqual(files.filter((f) => f.includes("tmp")), []);
+      } finally {
+        az.arm.blob.server.clearFaults();
+        cleanup();
+      }
+    });
+  }
+
+  test("a RateCard served directly (200, no redirect) is used as is", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      az.arm.server.fault(
+        { path: /\/Microsoft\.Commerce\/RateCard$/i },
+        { kind: "replace", reply: { status: 200, headers: { "content-type": "application/json" }, body: az.arm.rateCardBytes() } },
+        1,
+      );
+      const blobBefore = az.arm.blob.requests.length;
+      const r = await run(dir, ["crawl", "--once", "--source", "Azure"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(capture(join(dir, "lake"), "Azure").text, expectedRateCard(az));
+      assert.equal(az.arm.blob.requests.length, blobBefore);
+    } finally {
+      az.arm.server.clearFaults();
+      cleanup();
+    }
+  });
+
+  test("`contrail sources` names the missing Azure settings; AzureRetail needs none", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const none = await runCli(["sources"], { cwd: dir, env: cleanEnv() });
+      assert.equal(none.code, 0, none.stderr);
+      const row = (out: string, name: string) => out.split("\n").find((l) => l.startsWith(`${name} `)) ?? "";
+      assert.match(
+        row(none.stdout, "Azure"),
+        /off: needs AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_SUBSCRIPTION_ID/,
+      );
+      assert.match(row(none.stdout, "AzureRetail"), /enabled/);
+      const some = await runCli(["sources"], {
+        cwd: dir,
+        env: cleanEnv({ AZURE_TENANT_ID: az.entra.tenantId, AZURE_CLIENT_ID: az.entra.clientId }),
+      });
+      assert.match(row(some.stdout, "Azure"), /off: needs AZURE_CLIENT_SECRET, AZURE_SUBSCRIPTION_ID/);
+      const all = await run(dir, ["sources"]);
+      assert.match(row(all.stdout, "Azure"), /enabled/);
+      const crawl = await runCli(["crawl", "--once", "--source", "Azure"], { cwd: dir, env: cleanEnv() });
+      assert.equal(crawl.code, 2);
+      assert.match(crawl.stderr, /AZURE_TENANT_ID/);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe("spliceKeyTransform", () => {
+  async function splice(doc: string, chunk: number): Promise<string> {
+    const bytes = Buffer.from(doc);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += chunk) chunks.push(bytes.subarray(i, i + chunk));
+    const out: Buffer[] = [];
+    for await (const c of Readable.from(chunks).pipe(spliceKeyTransform("Capabilities", '{"A1":{"vCPUs":"1"}}'))) {
+      out.push(c as Buffer);
+    }
+    return Buffer.concat(out).toString();
+  }
+
+  test("adds the key before the root's closing brace, whatever the chunking", async () => {
+    const cases: [string, string][] = [
+      ['{"a":1}', '{"a":1,"Capabilities":{"A1":{"vCPUs":"1"}}}'],
+      ["{}", '{"Capabilities":{"A1":{"vCPUs":"1"}}}'],
+      [" { } \n", ' { "Capabilities":{"A1":{"vCPUs":"1"}}} \n'],
+      ['{"a":{"b":{}},"c":"}"}\r\n\n', '{"a":{"b":{}},"c":"}","Capabilities":{"A1":{"vCPUs":"1"}}}\r\n\n'],
+      ['{\n  "Meters": [ {"x": "é}"} ]\n}\n', '{\n  "Meters": [ {"x": "é}"} ]\n,"Capabilities":{"A1":{"vCPUs":"1"}}}\n'],
+    ];
+    for (const [doc, want] of cases) {
+      for (let chunk = 1; chunk <= Buffer.byteLength(doc); chunk++) {
+        assert.equal(await splice(doc, chunk), want, `${JSON.stringify(doc)} in chunks of ${chunk}`);
+      }
+      JSON.parse(want);
+    }
+  });
+
+  test("leaves a document that does not end in '}' alone (the JSON check then refuses it)", async () => {
+    assert.equal(await splice('{"a":[1,2', 3), '{"a":[1,2');
+    assert.equal(await splice("<html></html>", 4), "<html></html>");
+  });
+});
+
+describe("SKU reduction", () => {
+  test("virtualMachines only; size, else the name without Standard_; '_' as spaces; first occurrence wins", async () => {
+    const page = {
+      value: [
+        { resourceType: "virtualMachines", name: "Standard_D2s_v3", size: "D2s_v3", capabilities: [{ name: "vCPUs", value: "2" }] },
+        { resourceType: "virtualMachines", name: "Standard_D2s_v3", size: "D2s_v3", capabilities: [{ name: "vCPUs", value: "9" }] },
+        { resourceType: "virtualMachines", name: "Standard_NV6ads_A10_v5", capabilities: [{ name: "MemoryGB", value: "55" }] },
+        { resourceType: "disks", name: "Premium_LRS", size: "P10", capabilities: [{ name: "MaxIOps", value: "500" }] },
+        { resourceType: "virtualMachines", name: "Standard_B1s", size: "B1s", locationInfo: [{ zones: ["1"] }] },
+      ],
+      nextLink: "https://management.azure.com/next?$skiptoken=abc",
+    };
+    const text = JSON.stringify(page);
+    const chunks = Array.from({ length: Math.ceil(text.length / 17) }, (_, i) => text.slice(i * 17, i * 17 + 17));
+    const { skus, nextLink } = await readSkuPage(Readable.from(chunks), "https://management.azure.com/x");
+    assert.equal(nextLink, page.nextLink);
+    const caps: Capabilities = new Map();
+    for (const s of skus) addSku(caps, s);
+    assert.deepEqual(Object.fromEntries(caps), {
+      "D2s v3": { vCPUs: "2" },
+      "NV6ads A10 v5": { MemoryGB: "55" },
+      B1s: {},
+    });
+    await assert.rejects(readSkuPage(Readable.from(['{"error":{"code":"X"}}']), "https://h/x"), /no "value" array/);
+    await assert.rejects(readSkuPage(Readable.from(['{"value":[{"a"']), "https://h/x"), { code: "INVALID_JSON" });
+  });
+});
