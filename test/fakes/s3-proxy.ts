@@ -259,7 +259,7 @@ export class S3Proxy {
             parts: new Map(),
           });
         }
-        return this.reply(res, { status: up.statusCode, headers: up.headers as Reply["headers"], body }, cut);
+        return this.reply(res, { status: up.statusCode, headers: hopless(up.headers), body }, cut);
       }
       case "PutObject":
       case "CompleteMultipartUpload": {
@@ -351,9 +351,7 @@ export class S3Proxy {
   }
 
   private pipeBack(up: http.IncomingMessage, res: http.ServerResponse, cut?: Cut): Promise<void> {
-    const headers = { ...up.headers };
-    for (const h of ["connection", "keep-alive", "transfer-encoding"]) delete headers[h];
-    return this.reply(res, { status: up.statusCode, headers: headers as Reply["headers"], body: up }, cut);
+    return this.reply(res, { status: up.statusCode, headers: hopless(up.headers), body: up }, cut);
   }
 
   private async sendError(
@@ -401,4 +399,13 @@ export class S3Proxy {
     if (res.destroyed && body instanceof Readable) body.destroy();
     else res.end();
   }
+}
+
+/** Upstream response headers minus hop-by-hop ones (the proxy frames its own response). */
+function hopless(h: http.IncomingHttpHeaders): Reply["headers"] {
+  const out = { ...h };
+  for (const k of ["connection", "keep-alive", "transfer-encoding", "content-length"]) delete out[k];
+  if (h["content-length"] !== undefined && !h["transfer-encoding"])
+    out["content-length"] = h["content-length"];
+  return out as Reply["headers"];
 }
