@@ -73,7 +73,7 @@ test("two daemons on one bucket for several cycles: exactly one capture or check
     });
     const a = startCli(["crawl"], { cwd: dir, env });
     const b = startCli(["crawl"], { cwd: dir, env });
-    const done = [collect(a), collect(b)];
+    const done = [collect(a), collect(b)] as const;
     // Count slots from the moment both are up (start-up time varies with the machine's load).
     await Promise.all([a, b].map((c) => startedUp(c)));
     const started = Date.now();

@@ -110,7 +110,7 @@ describe("AzureRetail through the CLI", { concurrency: 3 }, () => {
 
   test("429s (Retry-After, x-ms-ratelimit-retailPrices-retry-after) and a page reset or cut mid-body are retried", () =>
     crawl(
-      { attempts: 4 },
+      { attempts: 5 },
       (retail) => {
         const path = "/api/retail/prices";
         const body = '{"Error":{"Code":"TooManyRequests","Message":"Rate limit is exceeded."}}';
