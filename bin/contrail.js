@@ -9,6 +9,12 @@ import { join } from "node:path";
 // The pinned AWS SDK supports Node 20; its notice about future releases is noise for this CLI's users.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
+// A signal before the commands have set up their own handling: nothing has started yet, so exit cleanly.
+const early = () => process.exit(0);
+process.on("SIGINT", early);
+process.on("SIGTERM", early);
+globalThis.__contrailEarlySignalHandler = early;
+
 const root = fileURLToPath(new URL("..", import.meta.url));
 const built = join(root, "dist/cli/main.js");
 

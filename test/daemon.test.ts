@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeAwsPricing } from "./fakes/aws-pricing.js";
-import { cleanEnv, collect, filesUnder, startCli, tempDir, writeConfig } from "./helpers.js";
+import { cleanEnv, collect, filesUnder, startCli, tempDir, waitForOutput, writeConfig } from "./helpers.js";
 import { cooldownDelay, jitter, slotOf } from "../src/schedule/scheduler.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -80,7 +80,7 @@ describe("crawl as a daemon", () => {
       const before = offerRequests();
       child = startCli(["crawl"], { cwd: dir, env });
       done = collect(child);
-      await waitFor("waiting for the next slot", () => (offerRequests() === before ? undefined : true), 3000).catch(() => undefined);
+      await waitForOutput(child, "waiting for the next slot");
       child.kill("SIGTERM");
       r = await done;
       assert.equal(r.code, 0);

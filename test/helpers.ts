@@ -103,3 +103,23 @@ export function writeConfig(dir: string, config: unknown): string {
   writeFileSync(path, JSON.stringify(config, null, 2));
   return path;
 }
+
+/** Resolves once the child's stdout has contained `text` (e.g. a log message), or rejects after `ms`. */
+export function waitForOutput(child: ChildProcess, text: string, ms = 60_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => {
+      child.stdout?.off("data", onData);
+      reject(new Error(`no "${text}" in the output within ${ms} ms`));
+    }, ms);
+    const onData = (d: Buffer) => {
+      seen = (seen + d.toString()).slice(-100_000);
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        child.stdout?.off("data", onData);
+        resolve();
+      }
+    };
+    child.stdout?.on("data", onData);
+  });
+}

@@ -1,25 +1,12 @@
 // Several crawlers on one bucket (SPEC §6): every slot of every region is captured (or checked) exactly once,
 // and no capture is ever overwritten. The S3 proxy honours If-None-Match: * the way S3 does (412).
-import type { ChildProcess } from "node:child_process";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { FakeAwsPricing } from "./fakes/aws-pricing.js";
 import { startS3, type FakeS3 } from "./fakes/s3.js";
-import { cleanEnv, collect, startCli, tempDir, writeConfig } from "./helpers.js";
+import { cleanEnv, collect, startCli, tempDir, waitForOutput, writeConfig } from "./helpers.js";
 import { LocalLake } from "../src/lake/local.js";
 import { claimSlot } from "../src/schedule/context.js";
-
-function startedUp(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    const onData = (d: Buffer) => {
-      if (d.toString().includes("contrail crawler starting")) {
-        child.stdout?.off("data", onData);
-        resolve();
-      }
-    };
-    child.stdout?.on("data", onData);
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const INTERVAL = 3000;
@@ -75,7 +62,7 @@ test("two daemons on one bucket for several cycles: exactly one capture or check
     const b = startCli(["crawl"], { cwd: dir, env });
     const done = [collect(a), collect(b)] as const;
     // Count slots from the moment both are up (start-up time varies with the machine's load).
-    await Promise.all([a, b].map((c) => startedUp(c)));
+    await Promise.all([a, b].map((c) => waitForOutput(c, "contrail crawler starting")));
     const started = Date.now();
     // A new version midway, so later slots hold captures as well as checks.
     await sleep(2 * INTERVAL);

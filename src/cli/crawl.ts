@@ -31,6 +31,11 @@ export async function crawlCommand(opts: CommonOptions & { once?: boolean; sourc
     }, SHUTDOWN_GRACE_MS);
     forced.unref();
   };
+  const early = (globalThis as { __contrailEarlySignalHandler?: () => void }).__contrailEarlySignalHandler;
+  if (early) {
+    process.off("SIGINT", early);
+    process.off("SIGTERM", early);
+  }
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 

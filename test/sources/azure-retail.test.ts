@@ -6,14 +6,29 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeRetail, type FakeRetailOptions } from "../fakes/azure.js";
 import type { LoggedRequest, Reply } from "../fakes/server.js";
-import { cleanEnv, filesUnder, gunzipFile, readJson, runCli, tempDir, writeConfig, type CliResult } from "../helpers.js";
+import {
+  cleanEnv,
+  filesUnder,
+  gunzipFile,
+  readJson,
+  runCli,
+  tempDir,
+  writeConfig,
+  type CliResult,
+} from "../helpers.js";
 import type { Manifest } from "../../src/types.js";
 
 interface Crawl {
   r: CliResult;
   lake: string;
   files: string[];
-  doc?: { BillingCurrency: string; CustomerEntityId: string; CustomerEntityType: string; Items: unknown[]; Count: number };
+  doc?: {
+    BillingCurrency: string;
+    CustomerEntityId: string;
+    CustomerEntityType: string;
+    Items: unknown[];
+    Count: number;
+  };
   manifest?: Manifest;
 }
 
@@ -52,7 +67,10 @@ async function crawl(
 }
 
 /** Replaces the fake's page handler for this test: `reply(skip)` may call `served()` for the normal page. */
-function intercept(retail: FakeRetail, reply: (skip: number, served: () => Promise<Reply>) => Promise<Reply>): void {
+function intercept(
+  retail: FakeRetail,
+  reply: (skip: number, served: () => Promise<Reply>) => Promise<Reply>,
+): void {
   const fake = retail as unknown as { prices(req: LoggedRequest, url: URL): Promise<Reply> };
   const original = fake.prices.bind(retail);
   fake.prices = (req, url) => reply(Number(url.searchParams.get("$skip") ?? 0), () => original(req, url));
@@ -64,7 +82,13 @@ const skips = (retail: FakeRetail) =>
 function assertComplete(c: Crawl, retail: FakeRetail, pages: number): void {
   assert.equal(c.r.code, 0, c.r.stderr);
   assert.ok(c.doc && c.manifest, "a capture");
-  assert.deepEqual(Object.keys(c.doc), ["BillingCurrency", "CustomerEntityId", "CustomerEntityType", "Items", "Count"]);
+  assert.deepEqual(Object.keys(c.doc), [
+    "BillingCurrency",
+    "CustomerEntityId",
+    "CustomerEntityType",
+    "Items",
+    "Count",
+  ]);
   assert.deepEqual(
     [c.doc.BillingCurrency, c.doc.CustomerEntityId, c.doc.CustomerEntityType],
     ["USD", "Default", "Retail"],
@@ -90,7 +114,8 @@ describe("AzureRetail through the CLI", { concurrency: 3 }, () => {
       (c, retail) => {
         assertComplete(c, retail, 6);
         const asked = skips(retail);
-        for (const s of [0, 7, 14, 21, 28, 35]) assert.equal(asked.filter((x) => x === s).length, 1, `$skip=${s} once`);
+        for (const s of [0, 7, 14, 21, 28, 35])
+          assert.equal(asked.filter((x) => x === s).length, 1, `$skip=${s} once`);
         assert.ok(asked.length <= 6 + 3, `at most 3 pages asked for beyond the end: ${asked.join(",")}`);
         // Pages 1 and 2 were in flight together: the second was asked for before the first was answered.
         const at = (s: number) => retail.server.requests.find((q) => q.url.endsWith(`$skip=${s}`))!.at;
@@ -114,7 +139,11 @@ describe("AzureRetail through the CLI", { concurrency: 3 }, () => {
       (retail) => {
         const path = "/api/retail/prices";
         const body = '{"Error":{"Code":"TooManyRequests","Message":"Rate limit is exceeded."}}';
-        retail.server.fault({ path }, { kind: "status", status: 429, headers: { "retry-after": "0" }, body }, 1);
+        retail.server.fault(
+          { path },
+          { kind: "status", status: 429, headers: { "retry-after": "0" }, body },
+          1,
+        );
         retail.server.fault(
           { path },
           { kind: "status", status: 429, headers: { "x-ms-ratelimit-retailPrices-retry-after": "1" }, body },
@@ -127,7 +156,10 @@ describe("AzureRetail through the CLI", { concurrency: 3 }, () => {
         assertComplete(c, retail, 6);
         const retries = c.r.logs.filter((l) => l.msg === "request failed; retrying");
         assert.ok(retries.length >= 4, JSON.stringify(retries));
-        assert.ok(retries.some((l) => l.delayMs === 1000), "waited the 1 s the Retail header asked for");
+        assert.ok(
+          retries.some((l) => l.delayMs === 1000),
+          "waited the 1 s the Retail header asked for",
+        );
       },
     ));
 
@@ -146,12 +178,16 @@ describe("AzureRetail through the CLI", { concurrency: 3 }, () => {
       (retail) =>
         intercept(retail, (skip, served) =>
           skip === 21
-            ? Promise.resolve({ status: 500, headers: { "content-type": "application/json" }, body: '{"Error":{}}' })
+            ? Promise.resolve({
+                status: 500,
+                headers: { "content-type": "application/json" },
+                body: '{"Error":{}}',
+              })
             : served(),
         ),
       (c, retail) => {
         assertNothingStored(c);
-        assert.match(c.r.stderr, /page 3 failed: HTTP 500/);
+        assert.match(c.r.stderr, /page 4 failed: HTTP 500/);
         assert.equal(skips(retail).filter((s) => s === 21).length, 3, "the page had its 3 attempts");
       },
     ));
@@ -164,7 +200,11 @@ describe("AzureRetail through the CLI", { concurrency: 3 }, () => {
           const reply = await served();
           if (skip !== 14) return reply;
           // Page 2 holds 5 items, not 7, and says so in its link: the next page starts at 19, not 21.
-          const page = JSON.parse(String(reply.body)) as { Items: unknown[]; NextPageLink: string; Count: number };
+          const page = JSON.parse(String(reply.body)) as {
+            Items: unknown[];
+            NextPageLink: string;
+            Count: number;
+          };
           page.Items = page.Items.slice(0, 5);
           page.Count = 5;
           page.NextPageLink = page.NextPageLink.replace("$skip=21", "$skip=19");
@@ -172,7 +212,11 @@ describe("AzureRetail through the CLI", { concurrency: 3 }, () => {
         }),
       (c, retail) => {
         assertComplete(c, retail, 6);
-        assert.ok(c.r.logs.some((l) => l.msg === "NextPageLink is not the $skip assumed: following the links one at a time"));
+        assert.ok(
+          c.r.logs.some(
+            (l) => l.msg === "NextPageLink is not the $skip assumed: following the links one at a time",
+          ),
+        );
         const asked = skips(retail);
         for (const s of [19, 26, 33]) assert.equal(asked.filter((x) => x === s).length, 1, `$skip=${s} once`);
       },

@@ -1,12 +1,21 @@
 // Azure (RateCard + VM capabilities) end to end through the real CLI against the fake Azure cloud, plus the
 // pieces that make it stream: the key splice and the SKU reduction.
 // Run: NODE_EXTRA_CA_CERTS=test/fakes/tls/cert.pem node --import tsx --test test/sources/azure.test.ts
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { expectedCapabilities, startFakeAzure } from "../fakes/azure.js";
-import { cleanEnv, filesUnder, gunzipFile, readJson, runCli, tempDir, writeConfig, type CliResult } from "../helpers.js";
+import {
+  cleanEnv,
+  filesUnder,
+  gunzipFile,
+  readJson,
+  runCli,
+  tempDir,
+  writeConfig,
+  type CliResult,
+} from "../helpers.js";
 import { spliceKeyTransform } from "../../src/sources/azure/splice.js";
 import { addSku, readSkuPage, type Capabilities } from "../../src/sources/azure/skus.js";
 import type { Manifest } from "../../src/types.js";
@@ -19,7 +28,9 @@ type Run = ((args: string[], extra?: Record<string, string | undefined>) => Prom
 
 /** Files of one source in a lake: captures and manifests. */
 function sourceFiles(lake: string, source: string): string[] {
-  return filesUnder(lake).filter((f) => f.startsWith(`${source}/`) || f.startsWith(`_contrail/manifests/${source}/`));
+  return filesUnder(lake).filter(
+    (f) => f.startsWith(`${source}/`) || f.startsWith(`_contrail/manifests/${source}/`),
+  );
 }
 
 function capture(lake: string, source: string): { text: string; manifest: Manifest } {
@@ -61,7 +72,14 @@ describe("Azure through the CLI", { concurrency: 3 }, () => {
       const azure = capture(run.lake, "Azure");
       assert.equal(azure.text, expectedRateCard(az), "the RateCard as served, plus Capabilities");
       const card = JSON.parse(azure.text) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(card), ["OfferTerms", "Meters", "Currency", "Locale", "IsTaxIncluded", "Capabilities"]);
+      assert.deepEqual(Object.keys(card), [
+        "OfferTerms",
+        "Meters",
+        "Currency",
+        "Locale",
+        "IsTaxIncluded",
+        "Capabilities",
+      ]);
       assert.deepEqual(card.Meters, az.arm.rateCard().Meters);
       assert.equal((card.Meters as unknown[]).length, 300);
       assert.deepEqual(card.Capabilities, expectedCapabilities(az.arm.allSkus()));
@@ -70,12 +88,21 @@ describe("Azure through the CLI", { concurrency: 3 }, () => {
       assert.equal(azure.manifest.region, "US");
       assert.ok(azure.manifest.urls.some((u) => u.includes("Microsoft.Commerce/RateCard")));
       assert.ok(azure.manifest.urls.some((u) => u.includes("Microsoft.Compute/skus")));
-      assert.ok(azure.manifest.urls.every((u) => !/sig=/.test(u)), "no SAS signature in the manifest");
+      assert.ok(
+        azure.manifest.urls.every((u) => !/sig=/.test(u)),
+        "no SAS signature in the manifest",
+      );
       assert.ok(azure.manifest.etag, "the blob's ETag");
 
       const retail = capture(run.lake, "AzureRetail");
       const doc = JSON.parse(retail.text) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(doc), ["BillingCurrency", "CustomerEntityId", "CustomerEntityType", "Items", "Count"]);
+      assert.deepEqual(Object.keys(doc), [
+        "BillingCurrency",
+        "CustomerEntityId",
+        "CustomerEntityType",
+        "Items",
+        "Count",
+      ]);
       assert.deepEqual(doc.Items, az.retail.allItems());
       assert.equal(doc.Count, 40);
       assert.equal(retail.manifest.items, 40);
@@ -94,14 +121,27 @@ describe("Azure through the CLI", { concurrency: 3 }, () => {
       const skuRequests = az.arm.server.requestsTo(/\/Microsoft\.Compute\/skus$/i);
       assert.equal(skuRequests.length, 2, "both SKU pages");
       assert.ok(skuRequests.every((q) => q.headers.authorization?.startsWith("Bearer ")));
-      for (const t of tokens) assert.ok(!r.stdout.includes(t) && !r.stderr.includes(t), "no token in the output");
+      for (const t of tokens)
+        assert.ok(!r.stdout.includes(t) && !r.stderr.includes(t), "no token in the output");
       assert.ok(!r.stdout.includes(az.entra.clientSecret) && !r.stderr.includes(az.entra.clientSecret));
     }));
 
   for (const c of [
-    { what: "client secret", env: { AZURE_CLIENT_SECRET: "wrong~Secret~3f9a1c77e2" }, setting: /AZURE_CLIENT_SECRET/ },
-    { what: "tenant", env: { AZURE_TENANT_ID: "00000000-1111-2222-3333-444444444444" }, setting: /AZURE_TENANT_ID/ },
-    { what: "client ID", env: { AZURE_CLIENT_ID: "99999999-8888-7777-6666-555555555555" }, setting: /AZURE_CLIENT_ID/ },
+    {
+      what: "client secret",
+      env: { AZURE_CLIENT_SECRET: "wrong~Secret~3f9a1c77e2" },
+      setting: /AZURE_CLIENT_SECRET/,
+    },
+    {
+      what: "tenant",
+      env: { AZURE_TENANT_ID: "00000000-1111-2222-3333-444444444444" },
+      setting: /AZURE_TENANT_ID/,
+    },
+    {
+      what: "client ID",
+      env: { AZURE_CLIENT_ID: "99999999-8888-7777-6666-555555555555" },
+      setting: /AZURE_CLIENT_ID/,
+    },
   ]) {
     test(`a wrong ${c.what} fails the capture with a message naming the setting; nothing stored`, () =>
       withAzure(async (az, run) => {
@@ -126,8 +166,13 @@ describe("Azure through the CLI", { concurrency: 3 }, () => {
       az.arm.throttle(1, { retryAfter: 1, only: "ratecard" });
       // SKUs: first a 429, then a page that breaks off (fault rules apply in order, one request each).
       const skus = /\/Microsoft\.Compute\/skus$/i;
-      const throttled = '{"error":{"code":"SubscriptionRequestsThrottled","message":"Try again after 0 seconds."}}';
-      az.arm.server.fault({ path: skus }, { kind: "status", status: 429, headers: { "retry-after": "0" }, body: throttled }, 1);
+      const throttled =
+        '{"error":{"code":"SubscriptionRequestsThrottled","message":"Try again after 0 seconds."}}';
+      az.arm.server.fault(
+        { path: skus },
+        { kind: "status", status: 429, headers: { "retry-after": "0" }, body: throttled },
+        1,
+      );
       az.arm.server.fault({ path: skus }, { kind: "reset", afterBytes: 300 }, 1);
       az.arm.blob.server.fault({ path: /^\/ratecard\// }, { kind: "reset", afterBytes: 20_000 }, 1);
       const r = await run(["crawl", "--once", "--source", "Azure"]);
@@ -149,7 +194,10 @@ describe("Azure through the CLI", { concurrency: 3 }, () => {
         assert.equal(r.code, 1);
         assert.match(r.stderr, /Azure US failed/);
         assert.deepEqual(sourceFiles(run.lake, "Azure"), []);
-        assert.deepEqual(filesUnder(run.lake).filter((f) => f.includes("tmp")), []);
+        assert.deepEqual(
+          filesUnder(run.lake).filter((f) => f.includes("tmp")),
+          [],
+        );
       }));
   }
 
@@ -157,7 +205,14 @@ describe("Azure through the CLI", { concurrency: 3 }, () => {
     withAzure(async (az, run) => {
       az.arm.server.fault(
         { path: /\/Microsoft\.Commerce\/RateCard$/i },
-        { kind: "replace", reply: { status: 200, headers: { "content-type": "application/json" }, body: az.arm.rateCardBytes() } },
+        {
+          kind: "replace",
+          reply: {
+            status: 200,
+            headers: { "content-type": "application/json" },
+            body: az.arm.rateCardBytes(),
+          },
+        },
         1,
       );
       const r = await run(["crawl", "--once", "--source", "Azure"]);
@@ -169,7 +224,11 @@ describe("Azure through the CLI", { concurrency: 3 }, () => {
   test("`contrail sources` names the missing Azure settings; AzureRetail needs none", () =>
     withAzure(async (az, run) => {
       const row = (out: string, name: string) => out.split("\n").find((l) => l.startsWith(`${name} `)) ?? "";
-      const unset = { AZURE_TENANT_ID: undefined, AZURE_CLIENT_ID: undefined, AZURE_CLIENT_SECRET: undefined };
+      const unset = {
+        AZURE_TENANT_ID: undefined,
+        AZURE_CLIENT_ID: undefined,
+        AZURE_CLIENT_SECRET: undefined,
+      };
       const [none, some] = await Promise.all([
         run(["sources"], { ...unset, AZURE_SUBSCRIPTION_ID: undefined }),
         run(["sources"], { AZURE_CLIENT_SECRET: undefined, AZURE_SUBSCRIPTION_ID: undefined }),
@@ -191,7 +250,9 @@ describe("spliceKeyTransform", () => {
     const chunks: Buffer[] = [];
     for (let i = 0; i < bytes.length; i += chunk) chunks.push(bytes.subarray(i, i + chunk));
     const out: Buffer[] = [];
-    for await (const c of Readable.from(chunks).pipe(spliceKeyTransform("Capabilities", '{"A1":{"vCPUs":"1"}}'))) {
+    for await (const c of Readable.from(chunks).pipe(
+      spliceKeyTransform("Capabilities", '{"A1":{"vCPUs":"1"}}'),
+    )) {
       out.push(c as Buffer);
     }
     return Buffer.concat(out).toString();
@@ -203,7 +264,10 @@ describe("spliceKeyTransform", () => {
       ["{}", '{"Capabilities":{"A1":{"vCPUs":"1"}}}'],
       [" { } \n", ' { "Capabilities":{"A1":{"vCPUs":"1"}}} \n'],
       ['{"a":{"b":{}},"c":"}"}\r\n\n', '{"a":{"b":{}},"c":"}","Capabilities":{"A1":{"vCPUs":"1"}}}\r\n\n'],
-      ['{\n  "Meters": [ {"x": "é}"} ]\n}\n', '{\n  "Meters": [ {"x": "é}"} ]\n,"Capabilities":{"A1":{"vCPUs":"1"}}}\n'],
+      [
+        '{\n  "Meters": [ {"x": "é}"} ]\n}\n',
+        '{\n  "Meters": [ {"x": "é}"} ]\n,"Capabilities":{"A1":{"vCPUs":"1"}}}\n',
+      ],
     ];
     for (const [doc, want] of cases) {
       for (let chunk = 1; chunk <= Buffer.byteLength(doc); chunk++) {
@@ -223,16 +287,42 @@ describe("SKU reduction", () => {
   test("virtualMachines only; size, else the name without Standard_; '_' as spaces; first occurrence wins", async () => {
     const page = {
       value: [
-        { resourceType: "virtualMachines", name: "Standard_D2s_v3", size: "D2s_v3", capabilities: [{ name: "vCPUs", value: "2" }] },
-        { resourceType: "virtualMachines", name: "Standard_D2s_v3", size: "D2s_v3", capabilities: [{ name: "vCPUs", value: "9" }] },
-        { resourceType: "virtualMachines", name: "Standard_NV6ads_A10_v5", capabilities: [{ name: "MemoryGB", value: "55" }] },
-        { resourceType: "disks", name: "Premium_LRS", size: "P10", capabilities: [{ name: "MaxIOps", value: "500" }] },
-        { resourceType: "virtualMachines", name: "Standard_B1s", size: "B1s", locationInfo: [{ zones: ["1"] }] },
+        {
+          resourceType: "virtualMachines",
+          name: "Standard_D2s_v3",
+          size: "D2s_v3",
+          capabilities: [{ name: "vCPUs", value: "2" }],
+        },
+        {
+          resourceType: "virtualMachines",
+          name: "Standard_D2s_v3",
+          size: "D2s_v3",
+          capabilities: [{ name: "vCPUs", value: "9" }],
+        },
+        {
+          resourceType: "virtualMachines",
+          name: "Standard_NV6ads_A10_v5",
+          capabilities: [{ name: "MemoryGB", value: "55" }],
+        },
+        {
+          resourceType: "disks",
+          name: "Premium_LRS",
+          size: "P10",
+          capabilities: [{ name: "MaxIOps", value: "500" }],
+        },
+        {
+          resourceType: "virtualMachines",
+          name: "Standard_B1s",
+          size: "B1s",
+          locationInfo: [{ zones: ["1"] }],
+        },
       ],
       nextLink: "https://management.azure.com/next?$skiptoken=abc",
     };
     const text = JSON.stringify(page);
-    const chunks = Array.from({ length: Math.ceil(text.length / 17) }, (_, i) => text.slice(i * 17, i * 17 + 17));
+    const chunks = Array.from({ length: Math.ceil(text.length / 17) }, (_, i) =>
+      text.slice(i * 17, i * 17 + 17),
+    );
     const { skus, nextLink } = await readSkuPage(Readable.from(chunks), "https://management.azure.com/x");
     assert.equal(nextLink, page.nextLink);
     const caps: Capabilities = new Map();
@@ -242,7 +332,12 @@ describe("SKU reduction", () => {
       "NV6ads A10 v5": { MemoryGB: "55" },
       B1s: {},
     });
-    await assert.rejects(readSkuPage(Readable.from(['{"error":{"code":"X"}}']), "https://h/x"), /no "value" array/);
-    await assert.rejects(readSkuPage(Readable.from(['{"value":[{"a"']), "https://h/x"), { code: "INVALID_JSON" });
+    await assert.rejects(
+      readSkuPage(Readable.from(['{"error":{"code":"X"}}']), "https://h/x"),
+      /no "value" array/,
+    );
+    await assert.rejects(readSkuPage(Readable.from(['{"value":[{"a"']), "https://h/x"), {
+      code: "INVALID_JSON",
+    });
   });
 });

@@ -77,7 +77,8 @@ export async function armToken(az: AzureSettings, http: HttpClient, signal: Abor
   const cred = credentialFor(az);
   try {
     const token = await cred.getToken(armScope(az.managementUrl), { abortSignal: signal });
-    if (!token?.token) throw new ContrailError("AUTH", "Azure sign-in returned no access token", { retryable: true });
+    if (!token?.token)
+      throw new ContrailError("AUTH", "Azure sign-in returned no access token", { retryable: true });
     return token.token;
   } catch (err) {
     if (signal.aborted) throw abortError(signal);
@@ -91,7 +92,10 @@ function settingFor(code: number): { setting: string; what: string } | undefined
   switch (code) {
     case 7000215:
     case 7000218:
-      return { setting: "AZURE_CLIENT_SECRET", what: "the client secret was refused (use the secret's value, not its ID)" };
+      return {
+        setting: "AZURE_CLIENT_SECRET",
+        what: "the client secret was refused (use the secret's value, not its ID)",
+      };
     case 7000222:
       return { setting: "AZURE_CLIENT_SECRET", what: "the client secret has expired" };
     case 700016:
@@ -110,7 +114,8 @@ function settingFor(code: number): { setting: string; what: string } | undefined
   }
 }
 
-const TRANSIENT = /\b(429|5\d\d|temporarily_unavailable|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|socket hang up|timed? ?out)\b/i;
+const TRANSIENT =
+  /\b(429|5\d\d|temporarily_unavailable|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|socket hang up|timed? ?out)\b/i;
 
 /**
  * Turns an @azure/identity / MSAL failure into a ContrailError("AUTH") that names the setting to check. The
@@ -166,7 +171,11 @@ async function diagnoseAuthority(
       );
     }
     // The authority answers now: whatever failed was probably passing.
-    return new ContrailError("AUTH", `Azure sign-in failed: could not resolve ${az.authorityHost}'s endpoints`, { retryable: true });
+    return new ContrailError(
+      "AUTH",
+      `Azure sign-in failed: could not resolve ${az.authorityHost}'s endpoints`,
+      { retryable: true },
+    );
   } catch (err) {
     if (signal.aborted) throw abortError(signal);
     return new ContrailError(

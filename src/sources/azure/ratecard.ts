@@ -84,9 +84,14 @@ export const azure: Source = {
 
   async run(ctx: RunContext): Promise<RegionOutcome[]> {
     try {
-      if (await ctx.doneInSlot(REGION)) return [{ region: REGION, status: "skipped", reason: "done in this slot" }];
+      if (await ctx.doneInSlot(REGION))
+        return [{ region: REGION, status: "skipped", reason: "done in this slot" }];
       const az = ctx.config.azure;
-      const retry = { attempts: ctx.config.http.attempts, baseDelay: ctx.config.http.baseDelay, maxDelay: ctx.config.http.maxDelay };
+      const retry = {
+        attempts: ctx.config.http.attempts,
+        baseDelay: ctx.config.http.baseDelay,
+        maxDelay: ctx.config.http.maxDelay,
+      };
       // The SKUs are small once reduced: fetched once, kept across attempts at the (large) RateCard.
       let capabilities: string | undefined;
       const manifest = await ctx.capture({
@@ -104,7 +109,10 @@ export const azure: Source = {
               retry,
               signal,
               onRetry: (err, attempt, delayMs) =>
-                ctx.log.warn({ region: REGION, attempt, delayMs, err: errorMessage(err) }, "SKU page failed; retrying"),
+                ctx.log.warn(
+                  { region: REGION, attempt, delayMs, err: errorMessage(err) },
+                  "SKU page failed; retrying",
+                ),
             });
             capabilities = capabilitiesJson(caps);
             ctx.log.info({ region: REGION, sizes: caps.size, pages }, "VM capabilities read");

@@ -38,8 +38,13 @@ export function retailPricesUrl(retailUrl: string): string {
   return `${retailUrl}/api/retail/prices?api-version=${RETAIL_API_VERSION}`;
 }
 
-/** One page, retried as a whole (429 with Retry-After, 5xx, resets, truncated or unparsable bodies). */
-export async function fetchPage(http: HttpClient, url: string, n: number, signal: AbortSignal): Promise<RetailPage> {
+/** Page `n` (1-based), retried as a whole (429 with Retry-After, 5xx, resets, truncated or unparsable bodies). */
+export async function fetchPage(
+  http: HttpClient,
+  url: string,
+  n: number,
+  signal: AbortSignal,
+): Promise<RetailPage> {
   let doc: unknown;
   try {
     doc = await http.getJson(url, { signal, label: `page ${n}` });
@@ -60,10 +65,16 @@ export async function fetchPage(http: HttpClient, url: string, n: number, signal
     throw new ContrailError("INVALID_SHAPE", `${where} has no "Items" array`);
   }
   if (page.NextPageLink !== null && (typeof page.NextPageLink !== "string" || page.NextPageLink === "")) {
-    throw new ContrailError("INVALID_SHAPE", `${where} has no "NextPageLink" (a URL, or null on the last page)`);
+    throw new ContrailError(
+      "INVALID_SHAPE",
+      `${where} has no "NextPageLink" (a URL, or null on the last page)`,
+    );
   }
   if (typeof page.Count === "number" && page.Count !== page.Items.length) {
-    throw new ContrailError("INVALID_SHAPE", `${where} says Count ${page.Count} but holds ${page.Items.length} items`);
+    throw new ContrailError(
+      "INVALID_SHAPE",
+      `${where} says Count ${page.Count} but holds ${page.Items.length} items`,
+    );
   }
   return page as RetailPage;
 }
@@ -133,13 +144,18 @@ async function* catalogue(w: Walk): AsyncGenerator<string> {
   const speculative = AbortSignal.any([w.signal, speculation.signal]);
   let scheduled = 1;
   let link = first.NextPageLink;
+  const seen = new Set<string>();
   try {
     for (let n = 1; link !== null; n++) {
+      const at = canonical(link);
+      if (seen.has(at))
+        throw new ContrailError("UPSTREAM", `NextPageLink of page ${n} loops back to ${redactUrl(link)}`);
+      seen.add(at);
       let page: RetailPage;
-      if (pattern && canonical(link) === canonical(linkFor(pattern, n))) {
+      if (pattern && at === canonical(linkFor(pattern, n))) {
         // Keep pages n … n+concurrency-1 in flight or waiting.
         for (; scheduled < n + w.concurrency; scheduled++) {
-          const p = fetchPage(w.http, linkFor(pattern, scheduled), scheduled, speculative);
+          const p = fetchPage(w.http, linkFor(pattern, scheduled), scheduled + 1, speculative);
           p.catch(() => undefined); // only awaited if the chain reaches it
           ahead.set(scheduled, p);
         }
@@ -148,14 +164,14 @@ async function* catalogue(w: Walk): AsyncGenerator<string> {
       } else {
         if (pattern) {
           w.log.warn(
-            { region: REGION, page: n, link: redactUrl(link), expected: redactUrl(linkFor(pattern, n)) },
+            { region: REGION, page: n + 1, link: redactUrl(link), expected: redactUrl(linkFor(pattern, n)) },
             "NextPageLink is not the $skip assumed: following the links one at a time",
           );
           pattern = undefined;
           speculation.abort();
           ahead.clear();
         }
-        page = await fetchPage(w.http, link, n, w.signal);
+        page = await fetchPage(w.http, link, n + 1, w.signal);
       }
       const part = emit(page);
       if (part) yield part;
@@ -178,14 +194,15 @@ export const azureRetail: Source = {
 
   async run(ctx: RunContext): Promise<RegionOutcome[]> {
     try {
-      if (await ctx.doneInSlot(REGION)) return [{ region: REGION, status: "skipped", reason: "done in this slot" }];
+      if (await ctx.doneInSlot(REGION))
+        return [{ region: REGION, status: "skipped", reason: "done in this slot" }];
       const url = retailPricesUrl(ctx.config.azure.retailUrl);
       const manifest = await ctx.capture({
         region: REGION,
         capturedAt: new Date(),
         shape: RETAIL_SHAPE,
         open: async (signal) => {
-          const first = await fetchPage(ctx.http, url, 0, signal);
+          const first = await fetchPage(ctx.http, url, 1, signal);
           if ([first.BillingCurrency, first.CustomerEntityId, first.CustomerEntityType].includes(undefined)) {
             throw new ContrailError(
               "INVALID_SHAPE",

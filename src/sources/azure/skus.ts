@@ -76,7 +76,10 @@ export async function fetchVmCapabilities(f: SkuFetch): Promise<{ caps: Capabili
   let pages = 0;
   while (url) {
     if (seen.has(url) || pages >= MAX_PAGES) {
-      throw new ContrailError("UPSTREAM", `the SKU list's nextLink loops or never ends (at ${redactUrl(url)})`);
+      throw new ContrailError(
+        "UPSTREAM",
+        `the SKU list's nextLink loops or never ends (at ${redactUrl(url)})`,
+      );
     }
     seen.add(url);
     const pageUrl: string = url;
@@ -101,7 +104,10 @@ export async function fetchVmCapabilities(f: SkuFetch): Promise<{ caps: Capabili
  * Streams one page `{"value": [sku, ...], "nextLink": "..."}`, keeping only what addSku reads of each VM SKU
  * (resourceType, name, size, capabilities) until the page is complete.
  */
-export async function readSkuPage(body: Readable, url: string): Promise<{ skus: ResourceSku[]; nextLink?: string }> {
+export async function readSkuPage(
+  body: Readable,
+  url: string,
+): Promise<{ skus: ResourceSku[]; nextLink?: string }> {
   const skus: ResourceSku[] = [];
   let nextLink: string | undefined;
   let depth = 0;
@@ -118,7 +124,12 @@ export async function readSkuPage(body: Readable, url: string): Promise<{ skus: 
           if (asm.done) {
             const sku = asm.current as ResourceSku;
             if (sku && sku.resourceType === "virtualMachines") {
-              skus.push({ resourceType: sku.resourceType, name: sku.name, size: sku.size, capabilities: sku.capabilities });
+              skus.push({
+                resourceType: sku.resourceType,
+                name: sku.name,
+                size: sku.size,
+                capabilities: sku.capabilities,
+              });
             }
             asm = undefined;
           }
@@ -155,10 +166,14 @@ export async function readSkuPage(body: Readable, url: string): Promise<{ skus: 
   } catch (err) {
     if (isAbortError(err) || err instanceof ContrailError) throw err;
     // A page that does not parse is most likely a glitch upstream (as getJson treats it): worth another attempt.
-    throw new ContrailError("INVALID_JSON", `${redactUrl(url)} did not return valid JSON: ${errorMessage(err)}`, {
-      cause: err,
-      retryable: true,
-    });
+    throw new ContrailError(
+      "INVALID_JSON",
+      `${redactUrl(url)} did not return valid JSON: ${errorMessage(err)}`,
+      {
+        cause: err,
+        retryable: true,
+      },
+    );
   }
   if (!rootIsObject || !sawValue) {
     throw new ContrailError("INVALID_SHAPE", `${redactUrl(url)} is not a SKU list (no "value" array)`);

@@ -1,0 +1,466 @@
+// The fault suite's harness (issue 5, item 1; SPEC §5 Atomic, §6). Every fake starts once per test file: the AWS
+// Price List, EC2, the Azure cloud (Entra ID, Resource Manager with its RateCard blob host, Retail Prices) and S3
+// (s3rver behind the fault proxy). `scenario()` injects faults, runs the real CLI (`contrail crawl --once --source
+// X`) into a fresh local or S3 lake, clears every fault, and then always checks the lake's invariants:
+//
+// - `contrail verify` exits 0 on the lake;
+// - every capture object has its manifest and every manifest its object; nothing else outside `_contrail/`;
+// - nothing partial: no file under `<lake>/_contrail/tmp/`, no open multipart upload;
+// - "failed": exit code 1, stderr names the source and region, no capture (object or manifest) of that region;
+// - "complete": exit code 0, exactly one capture of that region, its content exactly what the fake served.
+import { after, before } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { FakeAwsPricing, type ProductInput } from "../fakes/aws-pricing.js";
+import { expectedCapabilities, startFakeAzure } from "../fakes/azure.js";
+import { FakeEc2 } from "../fakes/ec2.js";
+import { startS3, type FakeS3 } from "../fakes/s3.js";
+import { TLS_CERT_PATH, type Fault, type FakeServer } from "../fakes/server.js";
+import { cleanEnv, collect, filesUnder, runCli, startCli, tempDir, writeConfig, type CliResult } from "../helpers.js";
+import { expectedIds, history, idOf, type SpotJson } from "../sources/spot-helpers.js";
+import type { Manifest, SourceName } from "../../src/types.js";
+
+export type FakeAzure = Awaited<ReturnType<typeof startFakeAzure>>;
+export type LakeKind = "local" | "s3";
+
+export const SOURCES: readonly SourceName[] = ["AmazonEC2", "AmazonEC2Spot", "Azure", "AzureRetail"];
+export const LAKES: readonly LakeKind[] = ["local", "s3"];
+/** The one region each source captures in this suite (the pricing fake lists only us-east-1; spot asks for one). */
+export const REGION: Record<SourceName, string> = {
+  AmazonEC2: "us-east-1",
+  AmazonEC2Spot: "eu-west-1",
+  Azure: "US",
+  AzureRetail: "global",
+};
+/** A fault that applies to every matching request until the harness clears it after the scenario. */
+export const PERSISTENT = 10_000;
+export const BUCKET = "lake";
+
+/** Fast retries and a short stall timeout, so a failing scenario fails in about a second. */
+export const BASE_CONFIG = {
+  http: { attempts: 3, baseDelay: "10ms", maxDelay: "100ms", connectTimeout: "5s", stallTimeout: "500ms" },
+  sources: { AmazonEC2: { regionDelay: "0s" }, AzureRetail: { concurrency: 2 } },
+};
+
+export interface Fakes {
+  pricing: FakeAwsPricing;
+  ec2: FakeEc2;
+  azure: FakeAzure;
+  s3: FakeS3;
+}
+
+/** A lake of one scenario: a fresh directory or a fresh prefix of the S3 bucket. */
+export interface LakeHandle {
+  kind: LakeKind;
+  /** What `--lake` gets. */
+  url: string;
+  /** Local: the lake's directory. */
+  dir?: string;
+  /** S3: the bucket and the key prefix (with its trailing `/`). */
+  bucket?: string;
+  prefix?: string;
+  /** Every key, relative to the lake's root, sorted. */
+  keys(): Promise<string[]>;
+  read(key: string): Promise<Buffer>;
+  /** Debris: temp files (local), open multipart uploads under the prefix (S3), as descriptions. */
+  partial(): Promise<string[]>;
+}
+
+export interface ScenarioOptions {
+  source: SourceName;
+  lake: LakeKind;
+  /** Sets the faults (and anything else) up before the run. */
+  inject?: (f: Fakes) => void | Promise<void>;
+  /** Undoes what inject changed besides faults (e.g. an added region); runs with the fault clearing. */
+  restore?: (f: Fakes) => void | Promise<void>;
+  expect: "complete" | "failed";
+  /** The region whose capture is judged (default REGION[source]). */
+  region?: string;
+  /** Merged over BASE_CONFIG. */
+  config?: Record<string, unknown>;
+  env?: Record<string, string | undefined>;
+  /** Overrides the lake URL (e.g. a bucket that does not exist). */
+  lakeUrl?: string;
+  /** "failed": stderr must also match these. */
+  message?: RegExp | RegExp[];
+  /** "complete": replaces the default content check. */
+  content?: (text: Buffer, manifest: Manifest, f: Fakes) => void | Promise<void>;
+  /** Skips `contrail verify` and the listing (a lake URL whose bucket does not exist). */
+  noLake?: boolean;
+}
+
+export interface ScenarioRun {
+  result: CliResult;
+  /** Wall time of the crawl, from spawn to exit. */
+  ms: number;
+  lake: LakeHandle;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** The capture of the region, when there is one. */
+  manifest?: Manifest;
+}
+
+export interface Harness {
+  readonly fakes: Fakes;
+  scenario(opts: ScenarioOptions): Promise<ScenarioRun>;
+  /** A fresh lake and working directory (for tests that drive the CLI themselves, e.g. signals). */
+  prepare(kind: LakeKind, config?: Record<string, unknown>): { lake: LakeHandle; cwd: string; env: NodeJS.ProcessEnv };
+  /** Clears every fault of every fake (S3 included). */
+  clearFaults(): void;
+  /** The invariants of a lake (verify, pairing, nothing partial), for tests that drive the CLI themselves. */
+  checkLake(lake: LakeHandle, cwd: string, env: NodeJS.ProcessEnv): Promise<void>;
+}
+
+const SPOT_REGION = REGION.AmazonEC2Spot;
+const HOUR = 3_600_000;
+
+/** Registers before/after hooks in the calling test file: the fakes start once and stop at the end. */
+export function useHarness(family: string): Harness {
+  let fakes: Fakes | undefined;
+  let work: { dir: string; cleanup: () => void } | undefined;
+  let n = 0;
+
+  before(async () => {
+    const pricing = new FakeAwsPricing({ regions: ["us-east-1"], products: 12 });
+    const ec2 = new FakeEc2();
+    const now = Date.now();
+    ec2.setHistory(SPOT_REGION, history(SPOT_REGION, new Date(now - 2 * HOUR), new Date(now), 15));
+    const [azure, s3] = await Promise.all([
+      startFakeAzure({ arm: { meters: 300, skus: 30 }, retail: { pageSize: 7, items: 40 } }),
+      startS3({ buckets: [BUCKET] }),
+      pricing.start(),
+      ec2.start(),
+    ]);
+    fakes = { pricing, ec2, azure, s3 };
+    work = tempDir(`contrail-faults-${family}-`);
+  });
+
+  after(async () => {
+    if (fakes) {
+      const { pricing, ec2, azure, s3 } = fakes;
+      await Promise.all([pricing.close(), ec2.close(), azure.close(), s3.stop()]);
+    }
+    work?.cleanup();
+  });
+
+  const h: Harness = {
+    get fakes() {
+      assert.ok(fakes, "the harness has started");
+      return fakes;
+    },
+
+    clearFaults() {
+      const f = h.fakes;
+      for (const server of servers(f)) server.clearFaults();
+      f.s3.proxy.clearFaults().allowAll();
+    },
+
+    prepare(kind, config = {}) {
+      const f = h.fakes;
+      const id = `${family}-${++n}`;
+      const cwd = join(work!.dir, id);
+      mkdirSync(cwd, { recursive: true });
+      writeConfig(cwd, merge(BASE_CONFIG, config));
+      const lake = kind === "local" ? localLake(join(cwd, "lake")) : s3Lake(f.s3, `${id}/`);
+      return { lake, cwd, env: crawlerEnv(f, lake.url) };
+    },
+
+    async checkLake(lake, cwd, env) {
+      const verify = await runCli(["verify", "--lake", lake.url], { cwd, env });
+      assert.equal(verify.code, 0, `contrail verify: ${verify.stdout}${verify.stderr}`);
+      const keys = await lake.keys();
+      const { captures, manifests, strays } = classify(keys);
+      assert.deepEqual(strays, [], "nothing but captures and Contrail's records in the lake");
+      assert.deepEqual(
+        captures.filter((c) => !manifests.includes(c)),
+        [],
+        "every capture object has its manifest",
+      );
+      assert.deepEqual(
+        manifests.filter((m) => !captures.includes(m)),
+        [],
+        "every manifest has its capture object",
+      );
+      assert.deepEqual(await lake.partial(), [], "nothing partial: no temp file, no open multipart upload");
+    },
+
+    async scenario(o) {
+      const f = h.fakes;
+      const region = o.region ?? REGION[o.source];
+      const { lake, cwd, env } = h.prepare(o.lake, o.config);
+      const url = o.lakeUrl ?? lake.url;
+      const runEnv = withEnv({ ...env, ...crawlerEnv(f, url) }, o.env);
+      let result: CliResult;
+      let ms: number;
+      try {
+        await o.inject?.(f);
+        const t0 = Date.now();
+        result = await collect(startCli(["crawl", "--once", "--source", o.source, "--lake", url], { cwd, env: runEnv }));
+        ms = Date.now() - t0;
+      } finally {
+        h.clearFaults();
+        await o.restore?.(f);
+      }
+      const out = `exit ${result.code}\nstderr: ${result.stderr}\n${tail(result.stdout)}`;
+
+      if (!o.noLake) await h.checkLake(lake, cwd, env);
+      const keys = o.noLake ? [] : await lake.keys();
+      // Region "": the source failed as a whole (e.g. its index); then no capture of the source at all.
+      const unit = region ? `${o.source}/${region}/` : `${o.source}/`;
+      const mine = classify(keys).captures.filter((k) => k.startsWith(unit));
+      const run: ScenarioRun = { result, ms, lake, cwd, env: runEnv };
+
+      if (o.expect === "failed") {
+        assert.equal(result.code, 1, out);
+        const where = region ? `${o.source} ${region}` : o.source;
+        assert.match(result.stderr, new RegExp(`contrail: ${escapeRe(where)} failed: `), out);
+        for (const re of [o.message ?? []].flat()) assert.match(result.stderr, re, out);
+        assert.deepEqual(mine, [], `no capture of ${o.source} ${region}`);
+        assert.deepEqual(
+          keys.filter((k) => k.startsWith(`_contrail/manifests/${unit}`)),
+          [],
+          `no manifest of ${o.source} ${region}`,
+        );
+        return run;
+      }
+
+      assert.equal(result.code, 0, out);
+      assert.equal(mine.length, 1, `one capture of ${o.source} ${region}: ${keys.join(", ")}`);
+      const key = `${mine[0]!}.json.gz`;
+      const manifest = JSON.parse((await lake.read(manifestOf(key))).toString("utf8")) as Manifest;
+      const text = gunzipSync(await lake.read(key));
+      assert.equal(manifest.key, key);
+      assert.equal(manifest.bytes, text.length, "manifest bytes");
+      assert.equal(manifest.sha256, sha256(text), "manifest sha256");
+      if (o.content) await o.content(text, manifest, f);
+      else checkContent(o.source, region, text, manifest, f);
+      run.manifest = manifest;
+      return run;
+    },
+  };
+  return h;
+}
+
+/** The exact content check of each source against what its fake served. */
+export function checkContent(source: SourceName, region: string, text: Buffer, m: Manifest, f: Fakes): void {
+  switch (source) {
+    case "AmazonEC2": {
+      const served = f.pricing.offerBytes(region);
+      assert.ok(text.equals(served), `AmazonEC2 ${region}: the bytes served (${served.length}), got ${text.length}`);
+      assert.equal(m.version, f.pricing.version(region));
+      return;
+    }
+    case "AmazonEC2Spot": {
+      const recs = JSON.parse(text.toString("utf8")) as SpotJson[];
+      const want = expectedIds(f.ec2, region, m, true);
+      assert.ok(want.length > 0, "the fake has spot history in the window");
+      assert.equal(recs.length, want.length, "every spot record of the window, once");
+      assert.deepEqual(recs.map(idOf).sort(), want);
+      assert.equal(m.items, recs.length);
+      return;
+    }
+    case "Azure": {
+      const served = f.azure.arm.rateCardBytes().toString("utf8");
+      const caps = JSON.stringify(expectedCapabilities(f.azure.arm.allSkus()));
+      assert.equal(text.toString("utf8"), `${served.slice(0, -1)},"Capabilities":${caps}}`, "the RateCard as served");
+      const card = JSON.parse(text.toString("utf8")) as { Meters: unknown[] };
+      assert.equal(card.Meters.length, f.azure.arm.rateCard().Meters.length, "every meter");
+      return;
+    }
+    case "AzureRetail": {
+      const doc = JSON.parse(text.toString("utf8")) as { Items: unknown[]; Count: number };
+      const items = f.azure.retail.allItems();
+      assert.equal(doc.Count, items.length, "Count");
+      assert.equal(doc.Items.length, items.length, "every item");
+      assert.deepEqual(doc.Items, items);
+      assert.equal(m.items, items.length);
+      return;
+    }
+  }
+}
+
+/** The server and path that serve a source's main body: where a body fault (truncate, reset, stall…) goes. */
+export function bodyTarget(f: Fakes, source: SourceName): { server: FakeServer; path: string | RegExp } {
+  switch (source) {
+    case "AmazonEC2":
+      return { server: f.pricing.server, path: f.pricing.offerPath(REGION.AmazonEC2) };
+    case "AmazonEC2Spot":
+      return { server: f.ec2.server, path: "/" };
+    case "Azure":
+      return { server: f.azure.arm.blob.server, path: /^\/ratecard\// };
+    case "AzureRetail":
+      return { server: f.azure.retail.server, path: "/api/retail/prices" };
+  }
+}
+
+/** Puts `fault` on the next `times` requests for the source's main body. */
+export function bodyFault(f: Fakes, source: SourceName, fault: Fault, times: number): void {
+  const t = bodyTarget(f, source);
+  t.server.fault({ path: t.path }, fault, times);
+}
+
+/** Requests that reached the source's main body, in arrival order. */
+export function bodyRequests(f: Fakes, source: SourceName): { at: number }[] {
+  const t = bodyTarget(f, source);
+  return t.server.requestsTo(t.path);
+}
+
+/** A few bytes into each source's body: well inside it, past the status line and headers. */
+export const CUT_AT: Record<SourceName, number> = {
+  AmazonEC2: 1_500,
+  AmazonEC2Spot: 600,
+  Azure: 4_000,
+  AzureRetail: 300,
+};
+
+/**
+ * Products whose attributes are random base64 text, `mb` MB of offer file in all: gzip shrinks it by only a
+ * quarter, so the stored capture is large enough for a multipart upload (parts of 8 MiB) from a small download.
+ */
+export function bulkyProducts(mb: number, seed = "bulk"): ProductInput[] {
+  const per = 100_000;
+  const out: ProductInput[] = [];
+  for (let i = 0; i < Math.ceil((mb * 1e6) / per); i++) {
+    const chunks: Buffer[] = [];
+    for (let j = 0, len = 0; len < (per * 3) / 4; j++) {
+      const c = createHash("sha512").update(`${seed}/${i}/${j}`).digest();
+      chunks.push(c);
+      len += c.length;
+    }
+    out.push({ attributes: { instanceType: `bulk${i}.large`, noise: Buffer.concat(chunks).toString("base64") } });
+  }
+  return out;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `cond` holds (or throws after `ms`). */
+export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+export function sha256(b: Buffer): string {
+  return createHash("sha256").update(b).digest("hex");
+}
+
+/** `AmazonEC2/us-east-1/<t>.json.gz` → `_contrail/manifests/AmazonEC2/us-east-1/<t>.json`. */
+export function manifestOf(captureKey: string): string {
+  return `_contrail/manifests/${captureKey.replace(/\.gz$/, "")}`;
+}
+
+const CAPTURE = /^(AmazonEC2|AmazonEC2Spot|Azure|AzureRetail)\/[^/]+\/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\.json\.gz$/;
+const MANIFEST = /^_contrail\/manifests\/([^/]+\/[^/]+\/[^/]+)\.json$/;
+
+/** Captures and manifests as the same stem (`<Source>/<region>/<t>.json`); any other data key is a stray. */
+function classify(keys: string[]): { captures: string[]; manifests: string[]; strays: string[] } {
+  const captures: string[] = [];
+  const manifests: string[] = [];
+  const strays: string[] = [];
+  for (const k of keys) {
+    if (CAPTURE.test(k)) captures.push(k.replace(/\.gz$/, ""));
+    else if (MANIFEST.test(k)) manifests.push(`${MANIFEST.exec(k)![1]!}.json`);
+    else if (!k.startsWith("_contrail/")) strays.push(k);
+  }
+  return { captures, manifests, strays };
+}
+
+function servers(f: Fakes): FakeServer[] {
+  return [
+    f.pricing.server,
+    f.ec2.server,
+    f.azure.entra.server,
+    f.azure.arm.server,
+    f.azure.arm.blob.server,
+    f.azure.retail.server,
+  ];
+}
+
+function localLake(dir: string): LakeHandle {
+  return {
+    kind: "local",
+    url: dir,
+    dir,
+    async keys() {
+      return filesUnder(dir).filter((k) => !k.startsWith("_contrail/tmp/"));
+    },
+    async read(key) {
+      const { readFileSync } = await import("node:fs");
+      return readFileSync(join(dir, key));
+    },
+    async partial() {
+      return filesUnder(join(dir, "_contrail/tmp")).map((t) => `temp file _contrail/tmp/${t}`);
+    },
+  };
+}
+
+function s3Lake(s3: FakeS3, prefix: string): LakeHandle {
+  return {
+    kind: "s3",
+    url: `s3://${BUCKET}/${prefix.replace(/\/$/, "")}`,
+    bucket: BUCKET,
+    prefix,
+    async keys() {
+      return (await s3.listKeys(prefix)).map((k) => k.slice(prefix.length)).sort();
+    },
+    read: (key) => s3.getObject(prefix + key),
+    async partial() {
+      return s3.proxy
+        .openUploads()
+        .filter((u) => u.bucket === BUCKET && u.key.startsWith(prefix))
+        .map((u) => `open multipart upload of ${u.key} (${u.uploadId})`);
+    },
+  };
+}
+
+/** Everything that points the crawler at the fakes: every source is enabled. */
+function crawlerEnv(f: Fakes, lakeUrl: string): NodeJS.ProcessEnv {
+  return cleanEnv({
+    CONTRAIL_LAKE: lakeUrl,
+    CONTRAIL_AWS_PRICING_URL: f.pricing.baseUrl,
+    AWS_ENDPOINT_URL_EC2: f.ec2.endpoint,
+    CONTRAIL_AWS_REGIONS: SPOT_REGION,
+    AWS_ENDPOINT_URL_S3: f.s3.endpoint,
+    CONTRAIL_S3_FORCE_PATH_STYLE: "true",
+    AWS_ACCESS_KEY_ID: f.s3.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: f.s3.credentials.secretAccessKey,
+    ...f.azure.env,
+    NODE_EXTRA_CA_CERTS: TLS_CERT_PATH,
+  });
+}
+
+/** `env` with `over` applied: an undefined value removes the variable. */
+export function withEnv(env: NodeJS.ProcessEnv, over: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+function merge<T>(base: T, over: Record<string, unknown>): T {
+  const out = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      v && typeof v === "object" && !Array.isArray(v) && b && typeof b === "object"
+        ? merge(b, v as Record<string, unknown>)
+        : v;
+  }
+  return out as T;
+}
+
+function tail(s: string, lines = 15): string {
+  return s.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
