@@ -44,8 +44,12 @@ export async function capture(deps: CaptureDeps, args: CaptureArgs): Promise<Man
       });
       const gz = new ParallelGzip({ level: deps.gzipLevel });
       const out = new PassThrough();
+      // One controller per attempt, linked to the run's signal by a listener removed when the attempt ends
+      // (AbortSignal.any on a daemon-long signal keeps every dependant alive on Node 20).
       const attemptAbort = new AbortController();
-      const both = AbortSignal.any([signal, attemptAbort.signal]);
+      const both = attemptAbort.signal;
+      const forward = () => attemptAbort.abort(signal.reason);
+      signal.addEventListener("abort", forward, { once: true });
       const produce = pipeline(
         body,
         measure,
@@ -58,7 +62,9 @@ export async function capture(deps: CaptureDeps, args: CaptureArgs): Promise<Man
         { signal: both },
       );
       const store = lake.putStream(key, out, both);
-      const [p, s] = await Promise.allSettled([produce, store]);
+      const [p, s] = await Promise.allSettled([produce, store]).finally(() =>
+        signal.removeEventListener("abort", forward),
+      );
       if (p.status === "rejected" || s.status === "rejected") {
         attemptAbort.abort();
         // The producer's error explains a store failure it caused; report the root cause.

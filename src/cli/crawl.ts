@@ -1,4 +1,5 @@
 // `contrail crawl`: the daemon, or one cycle with --once.
+import { setMaxListeners } from "node:events";
 import { ConfigError, errorMessage } from "../errors.js";
 import { Metrics } from "../metrics/metrics.js";
 import { Scheduler, type RunSummary } from "../schedule/scheduler.js";
@@ -17,6 +18,8 @@ export async function crawlCommand(opts: CommonOptions & { once?: boolean; sourc
   if (selected.length === 0) throw new ConfigError("no source is enabled: see `contrail sources` for what each needs");
 
   const controller = new AbortController();
+  // Every request, capture and wait in flight listens on this one signal: dozens at once is normal.
+  setMaxListeners(200, controller.signal);
   let forced: NodeJS.Timeout | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) {

@@ -157,6 +157,7 @@ export class NodeHttpClient implements HttpClient {
           }
           settled = true;
           clearTimeout(headerTimer);
+          signal.removeEventListener("abort", onAbort);
           const headers = flatHeaders(res.headers);
           const status = res.statusCode ?? 0;
           const body = this.watchBody(res, req, headers, signal);

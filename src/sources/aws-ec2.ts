@@ -59,12 +59,12 @@ export const amazonEc2: Source = {
     let downloaded = false;
     for (const { regionCode: region, currentVersionUrl } of regions) {
       if (ctx.signal.aborted) break;
+      const url = new URL(currentVersionUrl, `${pricingUrl}/`).toString();
       try {
         if (await ctx.doneInSlot(region)) {
           outcomes.push({ region, status: "skipped", reason: "done in this slot" });
           continue;
         }
-        const url = new URL(currentVersionUrl, `${pricingUrl}/`).toString();
         const version = versionOfUrl(currentVersionUrl);
         const latest = await ctx.latest(region);
         if (latest && version !== undefined && latest.version === version) {
@@ -98,7 +98,13 @@ export const amazonEc2: Source = {
       } catch (err) {
         if (err instanceof NotModified) {
           const latest = (await ctx.latest(region))!;
-          const check = await ctx.recordCheck({ region, sameAs: latest.key, version: latest.version, etag: latest.etag, urls: [currentVersionUrl] });
+          const check = await ctx.recordCheck({
+            region,
+            sameAs: latest.key,
+            ...(latest.version ? { version: latest.version } : {}),
+            ...(latest.etag ? { etag: latest.etag } : {}),
+            urls: [url],
+          });
           outcomes.push({ region, status: "unchanged", check });
           continue;
         }
