@@ -2,7 +2,17 @@
 // by the crawler into the local lake and into the test S3 server, against the shell baseline `curl | gzip -6`.
 // Run: node --import tsx bench/capture.ts [--size 2GB] [--level 6]
 import { spawn } from "node:child_process";
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus } from "node:os";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -50,19 +60,31 @@ function serve(file: string): Promise<{ url: string; close: () => void }> {
     if (req.url?.endsWith("region_index.json")) {
       res.writeHead(200, { "content-type": "application/json" }).end(regionIndex);
     } else if (req.url === OFFER_PATH) {
-      res.writeHead(200, { "content-type": "application/json", "content-length": size, etag: `"bench-${size}"` });
+      res.writeHead(200, {
+        "content-type": "application/json",
+        "content-length": size,
+        etag: `"bench-${size}"`,
+      });
       createReadStream(file, { highWaterMark: 1 << 20 }).pipe(res);
     } else res.writeHead(404).end();
   });
   return new Promise((resolve) =>
     server.listen(0, "127.0.0.1", () =>
-      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() }),
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () => server.close(),
+      }),
     ),
   );
 }
 
 /** Runs a command, sampling its peak RSS from /proc (VmHWM of the process itself). */
-function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms: number; peakRssMb: number; out: string }> {
+function run(
+  cmd: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ ms: number; peakRssMb: number; out: string }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd, argv, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
@@ -104,12 +126,28 @@ async function main() {
   const { url, close } = await serve(file);
   const rows: string[][] = [];
   const line = (name: string, ms: number, rss: number | undefined, note = "") =>
-    rows.push([name, `${(ms / 1000).toFixed(1)} s`, `${(mb / (ms / 1000)).toFixed(0)} MB/s`, rss ? `${rss.toFixed(0)} MB` : "-", note]);
+    rows.push([
+      name,
+      `${(ms / 1000).toFixed(1)} s`,
+      `${(mb / (ms / 1000)).toFixed(0)} MB/s`,
+      rss ? `${rss.toFixed(0)} MB` : "-",
+      note,
+    ]);
 
   // Shell baseline, measured in the same run.
   const baseline = join(WORK, "baseline.json.gz");
-  const shell = await run("bash", ["-c", `set -o pipefail; curl -sf ${url}${OFFER_PATH} | gzip -6 > ${baseline}`], process.env, ROOT);
-  line("curl | gzip -6 (baseline)", shell.ms, undefined, `${(statSync(baseline).size / 1e6).toFixed(0)} MB stored`);
+  const shell = await run(
+    "bash",
+    ["-c", `set -o pipefail; curl -sf ${url}${OFFER_PATH} | gzip -6 > ${baseline}`],
+    process.env,
+    ROOT,
+  );
+  line(
+    "curl | gzip -6 (baseline)",
+    shell.ms,
+    undefined,
+    `${(statSync(baseline).size / 1e6).toFixed(0)} MB stored`,
+  );
   const baselineMs = shell.ms;
 
   const lakeDir = join(WORK, "lake");
@@ -118,14 +156,27 @@ async function main() {
   const cfg = join(WORK, "bench.config.json");
   writeFileSync(
     cfg,
-    JSON.stringify({ sources: { AmazonEC2: { regionDelay: "0s" } }, ...(LEVEL ? { gzipLevel: Number(LEVEL) } : {}) }),
+    JSON.stringify({
+      sources: { AmazonEC2: { regionDelay: "0s" } },
+      ...(LEVEL ? { gzipLevel: Number(LEVEL) } : {}),
+    }),
   );
   const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: url, CONTRAIL_LOG_LEVEL: "info" });
 
-  const local = await run(process.execPath, [BIN, "crawl", "--once", "--source", "AmazonEC2", "--config", cfg, "--lake", lakeDir], env, WORK);
+  const local = await run(
+    process.execPath,
+    [BIN, "crawl", "--once", "--source", "AmazonEC2", "--config", cfg, "--lake", lakeDir],
+    env,
+    WORK,
+  );
   const stored = filesUnder(lakeDir).find((f) => f.endsWith(".json.gz"))!;
   const localCapture = captureMs(local.out) ?? local.ms;
-  line("contrail → local lake", local.ms, local.peakRssMb, `capture ${(localCapture / 1000).toFixed(1)} s; ${(statSync(join(lakeDir, stored)).size / 1e6).toFixed(0)} MB stored`);
+  line(
+    "contrail → local lake",
+    local.ms,
+    local.peakRssMb,
+    `capture ${(localCapture / 1000).toFixed(1)} s; ${(statSync(join(lakeDir, stored)).size / 1e6).toFixed(0)} MB stored`,
+  );
 
   const s3 = await startS3({ buckets: ["bench"] });
   try {
@@ -136,14 +187,28 @@ async function main() {
       AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
     };
-    const remote = await run(process.execPath, [BIN, "crawl", "--once", "--source", "AmazonEC2", "--config", cfg, "--lake", "s3://bench/contrail"], s3env, WORK);
-    line("contrail → S3 (s3rver)", remote.ms, remote.peakRssMb, `capture ${((captureMs(remote.out) ?? remote.ms) / 1000).toFixed(1)} s`);
+    const remote = await run(
+      process.execPath,
+      [BIN, "crawl", "--once", "--source", "AmazonEC2", "--config", cfg, "--lake", "s3://bench/contrail"],
+      s3env,
+      WORK,
+    );
+    line(
+      "contrail → S3 (s3rver)",
+      remote.ms,
+      remote.peakRssMb,
+      `capture ${((captureMs(remote.out) ?? remote.ms) / 1000).toFixed(1)} s`,
+    );
     const ratio = baselineMs / localCapture;
-    process.stdout.write(`\ninput ${mb.toFixed(0)} MB, gzip level ${LEVEL || "default (6)"}, ${cpus().length} cores\n`);
+    process.stdout.write(
+      `\ninput ${mb.toFixed(0)} MB, gzip level ${LEVEL || "default (6)"}, ${cpus().length} cores\n`,
+    );
     rows.unshift(["run", "wall", "throughput", "peak RSS", "note"]);
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join("  ")}\n`);
-    process.stdout.write(`\ncrawler capture vs baseline: ${ratio.toFixed(2)}× the baseline's speed (capture time, excluding process start)\n`);
+    process.stdout.write(
+      `\ncrawler capture vs baseline: ${ratio.toFixed(2)}× the baseline's speed (capture time, excluding process start)\n`,
+    );
   } finally {
     await s3.stop();
     close();

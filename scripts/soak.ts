@@ -26,7 +26,15 @@ const PRODUCTS = ["Linux/UNIX", "Windows"];
 const aws = new FakeAwsPricing({ regions: REGIONS, products: 200 });
 const ec2 = new FakeEc2();
 const seedHistory = (from: Date, to: Date, region: string) =>
-  generateHistory({ region, from, to, types: TYPES, products: PRODUCTS, everyMinutes: 1, seed: to.getTime() % 1e9 });
+  generateHistory({
+    region,
+    from,
+    to,
+    types: TYPES,
+    products: PRODUCTS,
+    everyMinutes: 1,
+    seed: to.getTime() % 1e9,
+  });
 const t0 = new Date();
 for (const r of REGIONS) ec2.setHistory(r, seedHistory(new Date(t0.getTime() - 2 * 3600_000), t0, r));
 const azure = await startFakeAzure({ retail: { items: 5000, pageSize: 1000 } });
@@ -38,10 +46,17 @@ const work = tempDir("contrail-soak-");
 let lastHistory = t0;
 const feed = setInterval(() => {
   const now = new Date();
-  for (const r of REGIONS) ec2.addHistory(r, seedHistory(lastHistory, now, r).filter((x) => x.timestamp > lastHistory));
+  for (const r of REGIONS)
+    ec2.addHistory(
+      r,
+      seedHistory(lastHistory, now, r).filter((x) => x.timestamp > lastHistory),
+    );
   lastHistory = now;
 }, 10_000);
-const bump = setInterval(() => aws.bumpVersion(REGIONS[Math.floor(Math.random() * REGIONS.length)]!), 120_000);
+const bump = setInterval(
+  () => aws.bumpVersion(REGIONS[Math.floor(Math.random() * REGIONS.length)]!),
+  120_000,
+);
 
 writeConfig(work.dir, {
   sources: {
@@ -71,13 +86,18 @@ const env = cleanEnv({
   CONTRAIL_LOG_LEVEL: "warn",
 });
 
-const daemon = spawn(process.execPath, [BIN, "crawl"], { cwd: work.dir, env, stdio: ["ignore", "pipe", "inherit"] });
+const daemon = spawn(process.execPath, [BIN, "crawl"], {
+  cwd: work.dir,
+  env,
+  stdio: ["ignore", "pipe", "inherit"],
+});
 let warnings = 0;
 daemon.stdout.on("data", (d: Buffer) => {
-  for (const line of d.toString().split("\n")) if (line.includes('"level":"warn"') || line.includes('"level":"error"')) {
-    warnings++;
-    if (warnings <= 20) process.stderr.write(`daemon: ${line}\n`);
-  }
+  for (const line of d.toString().split("\n"))
+    if (line.includes('"level":"warn"') || line.includes('"level":"error"')) {
+      warnings++;
+      if (warnings <= 20) process.stderr.write(`daemon: ${line}\n`);
+    }
 });
 
 function rssMb(): number {

@@ -63,11 +63,14 @@ export function abortError(signal?: AbortSignal): ContrailError {
 export function isRetryable(err: unknown): boolean {
   if (err instanceof ContrailError) return err.retryable;
   if (isAbortError(err)) return false;
-  const e = err as { code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } } | undefined;
+  const e = err as
+    { code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } } | undefined;
   if (e?.$retryable) return true;
   const status = e?.$metadata?.httpStatusCode;
   if (status !== undefined) return status === 429 || status >= 500;
-  return ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "UND_ERR_SOCKET"].includes(e?.code ?? "");
+  return ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "UND_ERR_SOCKET"].includes(
+    e?.code ?? "",
+  );
 }
 
 export function errorMessage(err: unknown): string {

@@ -24,7 +24,11 @@ export interface Lake {
    */
   putStream(key: string, body: Readable, signal: AbortSignal): Promise<{ storedBytes: number }>;
   /** Stores a small object. With `ifAbsent`, returns false (and writes nothing) when the key exists. */
-  putBytes(key: string, data: Buffer | string, opts?: { ifAbsent?: boolean; signal?: AbortSignal }): Promise<boolean>;
+  putBytes(
+    key: string,
+    data: Buffer | string,
+    opts?: { ifAbsent?: boolean; signal?: AbortSignal },
+  ): Promise<boolean>;
   /** Opens an object for reading; rejects with code `LAKE_NOT_FOUND` when absent. */
   getStream(key: string, signal?: AbortSignal): Promise<Readable>;
   /** Reads a small object whole; undefined when absent. */
@@ -130,7 +134,10 @@ export interface HttpClient {
   /** Sends a request, retrying 429/5xx/network errors before the body starts; the body itself is the caller's. */
   request(req: HttpRequest): Promise<HttpResponse>;
   /** Convenience: GET a small JSON document (bounded size), with the whole exchange retried. */
-  getJson<T = unknown>(url: string, opts: { signal: AbortSignal; headers?: Record<string, string>; label?: string }): Promise<T>;
+  getJson<T = unknown>(
+    url: string,
+    opts: { signal: AbortSignal; headers?: Record<string, string>; label?: string },
+  ): Promise<T>;
 }
 
 /** Everything a source needs for one run; built by the scheduler or `crawl --once`. */
@@ -145,7 +152,13 @@ export interface RunContext {
   /** Streams a capture into the lake: validate, hash, gzip, store, write the manifest. */
   capture(args: CaptureArgs): Promise<Manifest>;
   /** Records that a region was checked and found unchanged. */
-  recordCheck(args: { region: string; sameAs: string; version?: string; etag?: string; urls: string[] }): Promise<CheckRecord>;
+  recordCheck(args: {
+    region: string;
+    sameAs: string;
+    version?: string;
+    etag?: string;
+    urls: string[];
+  }): Promise<CheckRecord>;
   /** Latest manifest of this source and region, if any. */
   latest(region: string): Promise<Manifest | undefined>;
   /**

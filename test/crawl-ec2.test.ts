@@ -33,7 +33,9 @@ describe("AmazonEC2 into a local lake", () => {
         assert.ok(key, `capture for ${region}`);
         assert.match(key, /^AmazonEC2\/[a-z0-9-]+\/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\.json\.gz$/);
         assert.deepEqual(gunzipFile(join(dir, "lake", key)), aws.offerBytes(region));
-        const manifest = readJson<Manifest>(join(dir, "lake", `_contrail/manifests/${key.replace(/\.gz$/, "")}`));
+        const manifest = readJson<Manifest>(
+          join(dir, "lake", `_contrail/manifests/${key.replace(/\.gz$/, "")}`),
+        );
         assert.equal(manifest.key, key);
         assert.equal(manifest.bytes, aws.offerBytes(region).length);
         assert.equal(manifest.version, aws.version(region));
@@ -74,7 +76,9 @@ describe("AmazonEC2 into a local lake", () => {
       const euCaptures = filesUnder(join(dir, "lake")).filter((f) => f.startsWith("AmazonEC2/eu-west-1/"));
       assert.equal(euCaptures.length, 2);
       assert.deepEqual(gunzipFile(join(dir, "lake", euCaptures.at(-1)!)), aws.offerBytes("eu-west-1"));
-      const m = readJson<Manifest>(join(dir, "lake", `_contrail/manifests/${euCaptures.at(-1)!.replace(/\.gz$/, "")}`));
+      const m = readJson<Manifest>(
+        join(dir, "lake", `_contrail/manifests/${euCaptures.at(-1)!.replace(/\.gz$/, "")}`),
+      );
       assert.equal(m.version, newVersion);
     } finally {
       cleanup();
@@ -96,14 +100,21 @@ describe("AmazonEC2 into a local lake", () => {
           http: { attempts: 2, baseDelay: "10ms", stallTimeout: "500ms" },
         });
         aws.server.fault({ path: aws.offerPath("eu-west-1") }, fault, 10);
-        const r = await runCli(["crawl", "--once", "--source", "AmazonEC2"], { cwd: dir, env: cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl }) });
+        const r = await runCli(["crawl", "--once", "--source", "AmazonEC2"], {
+          cwd: dir,
+          env: cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl }),
+        });
         aws.server.clearFaults();
         assert.equal(r.code, 1);
         assert.match(r.stderr, /AmazonEC2 eu-west-1 failed/);
         const files = filesUnder(join(dir, "lake"));
         assert.equal(files.filter((f) => f.includes("eu-west-1")).length, 0, files.join("\n"));
         assert.equal(files.filter((f) => f.includes("/tmp/")).length, 0, "no temp files");
-        assert.equal(files.filter((f) => f.startsWith("AmazonEC2/us-east-1/")).length, 1, "the other region is captured");
+        assert.equal(
+          files.filter((f) => f.startsWith("AmazonEC2/us-east-1/")).length,
+          1,
+          "the other region is captured",
+        );
       } finally {
         aws.server.clearFaults();
         cleanup();
@@ -122,11 +133,18 @@ describe("AmazonEC2 into a local lake", () => {
       aws.server.fault({ path }, { kind: "status", status: 503, headers: { "retry-after": "0" } }, 1);
       aws.server.fault({ path }, { kind: "truncate", afterBytes: 2000 }, 1);
       aws.server.fault({ path }, { kind: "reset", afterBytes: 100 }, 1);
-      const r = await runCli(["crawl", "--once", "--source", "AmazonEC2"], { cwd: dir, env: cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl }) });
+      const r = await runCli(["crawl", "--once", "--source", "AmazonEC2"], {
+        cwd: dir,
+        env: cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl }),
+      });
       assert.equal(r.code, 0, r.stderr);
       const key = filesUnder(join(dir, "lake")).find((f) => f.startsWith("AmazonEC2/us-east-1/"))!;
       assert.deepEqual(gunzipFile(join(dir, "lake", key)), aws.offerBytes("us-east-1"));
-      assert.ok(r.logs.some((l) => l.msg === "capture attempt failed; retrying" || l.msg === "request failed; retrying"));
+      assert.ok(
+        r.logs.some(
+          (l) => l.msg === "capture attempt failed; retrying" || l.msg === "request failed; retrying",
+        ),
+      );
     } finally {
       aws.server.clearFaults();
       cleanup();
@@ -145,7 +163,10 @@ describe("AmazonEC2 into a local lake", () => {
 
       const ls = await runCli(["ls", "--json"], { cwd: dir, env });
       assert.equal(ls.code, 0);
-      const rows = ls.stdout.trim().split("\n").map((l) => JSON.parse(l) as Manifest);
+      const rows = ls.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Manifest);
       assert.equal(rows.length, 2);
       assert.ok(rows[0]!.capturedAt >= rows[1]!.capturedAt, "newest first");
 

@@ -31,7 +31,10 @@ describe("AmazonEC2 into S3", () => {
     pricingUrl = await aws.start();
     s3 = await startS3({ buckets: ["lake"] });
     work = tempDir();
-    writeConfig(work.dir, { sources: { AmazonEC2: { regionDelay: "0s" } }, http: { attempts: 3, baseDelay: "10ms" } });
+    writeConfig(work.dir, {
+      sources: { AmazonEC2: { regionDelay: "0s" } },
+      http: { attempts: 3, baseDelay: "10ms" },
+    });
   });
   after(async () => {
     await aws.close();
@@ -82,9 +85,15 @@ describe("AmazonEC2 into S3", () => {
       const took = Date.now() - t0;
       assert.equal(r.code, 0, r.stderr);
       assert.ok(took < 10_000, `exited after ${took} ms`);
-      assert.deepEqual((await s3.listKeys("big/")).filter((k) => k.includes("ap-south-1")), []);
+      assert.deepEqual(
+        (await s3.listKeys("big/")).filter((k) => k.includes("ap-south-1")),
+        [],
+      );
       assert.deepEqual(s3.proxy.openUploads(), []);
-      assert.ok(s3.proxy.requestsFor("AbortMultipartUpload").length >= 1, "the upload was aborted, not left open");
+      assert.ok(
+        s3.proxy.requestsFor("AbortMultipartUpload").length >= 1,
+        "the upload was aborted, not left open",
+      );
     } finally {
       aws.removeRegion("ap-south-1");
     }
@@ -98,7 +107,10 @@ describe("AmazonEC2 into S3", () => {
         env: env({ CONTRAIL_AWS_REGIONS: "us-east-1" }),
       });
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /access denied to s3:\/\/lake\/denied\/AmazonEC2\/us-east-1\/.*\.json\.gz in bucket lake: the credentials need s3:PutObject/);
+      assert.match(
+        r.stderr,
+        /access denied to s3:\/\/lake\/denied\/AmazonEC2\/us-east-1\/.*\.json\.gz in bucket lake: the credentials need s3:PutObject/,
+      );
       assert.deepEqual(await s3.listKeys("denied/"), []);
       assert.deepEqual(s3.proxy.openUploads(), []);
     } finally {

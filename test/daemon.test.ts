@@ -8,7 +8,11 @@ import { cooldownDelay, jitter, slotOf } from "../src/schedule/scheduler.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  ms = 20_000,
+): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -33,7 +37,10 @@ test("slots are counted from the epoch; cooldown doubles up to the interval; jit
   const s = slotOf(Date.parse("2026-11-29T13:05:00Z"), h12);
   assert.equal(s.start.toISOString(), "2026-11-29T12:00:00.000Z");
   assert.equal(s.end.toISOString(), "2026-11-30T00:00:00.000Z");
-  assert.equal(slotOf(Date.parse("2026-11-29T11:59:59.999Z"), h12).start.toISOString(), "2026-11-29T00:00:00.000Z");
+  assert.equal(
+    slotOf(Date.parse("2026-11-29T11:59:59.999Z"), h12).start.toISOString(),
+    "2026-11-29T00:00:00.000Z",
+  );
   assert.equal(cooldownDelay(1, 120_000, 3600_000), 120_000);
   assert.equal(cooldownDelay(3, 120_000, 3600_000), 480_000);
   assert.equal(cooldownDelay(10, 120_000, 3600_000), 3600_000);
@@ -53,11 +60,16 @@ describe("crawl as a daemon", () => {
     const { dir, cleanup } = tempDir();
     try {
       const port = await freePort();
-      writeConfig(dir, { sources: { AmazonEC2: { regionDelay: "0s", interval: "1h" }, AzureRetail: { enabled: false } } });
+      writeConfig(dir, {
+        sources: { AmazonEC2: { regionDelay: "0s", interval: "1h" }, AzureRetail: { enabled: false } },
+      });
       const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl, CONTRAIL_METRICS_PORT: String(port) });
       let child = startCli(["crawl"], { cwd: dir, env });
       let done = collect(child);
-      await waitFor("two captures", () => filesUnder(join(dir, "lake")).filter((f) => f.endsWith(".json.gz")).length === 2);
+      await waitFor(
+        "two captures",
+        () => filesUnder(join(dir, "lake")).filter((f) => f.endsWith(".json.gz")).length === 2,
+      );
       const health = await waitFor("healthz", async () => {
         const r = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
         return r;
@@ -65,9 +77,14 @@ describe("crawl as a daemon", () => {
       assert.equal(health.status, 200);
       const metrics = await waitFor("metrics with captures", async () => {
         const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        return text.includes('contrail_captures_total{source="AmazonEC2",outcome="captured"} 2') ? text : undefined;
+        return text.includes('contrail_captures_total{source="AmazonEC2",outcome="captured"} 2')
+          ? text
+          : undefined;
       });
-      assert.match(metrics, /contrail_last_success_timestamp_seconds\{source="AmazonEC2",region="us-east-1"\} \d+/);
+      assert.match(
+        metrics,
+        /contrail_last_success_timestamp_seconds\{source="AmazonEC2",region="us-east-1"\} \d+/,
+      );
       assert.match(metrics, /contrail_capture_bytes_total\{source="AmazonEC2",kind="stored"\} \d+/);
       const t0 = Date.now();
       child.kill("SIGTERM");
@@ -76,7 +93,8 @@ describe("crawl as a daemon", () => {
       assert.ok(Date.now() - t0 < 10_000);
 
       // A restart inside the same slot: the lake says the slot is done, so nothing is downloaded again.
-      const offerRequests = () => aws.offerRequests("us-east-1").length + aws.offerRequests("eu-west-1").length;
+      const offerRequests = () =>
+        aws.offerRequests("us-east-1").length + aws.offerRequests("eu-west-1").length;
       const before = offerRequests();
       child = startCli(["crawl"], { cwd: dir, env });
       done = collect(child);
@@ -85,7 +103,10 @@ describe("crawl as a daemon", () => {
       r = await done;
       assert.equal(r.code, 0);
       assert.equal(offerRequests(), before, "no offer file downloaded in a slot that has its captures");
-      assert.ok(r.logs.some((l) => l.msg === "waiting for the next slot"), r.stdout);
+      assert.ok(
+        r.logs.some((l) => l.msg === "waiting for the next slot"),
+        r.stdout,
+      );
       assert.equal(filesUnder(join(dir, "lake")).filter((f) => f.endsWith(".json.gz")).length, 2);
     } finally {
       cleanup();
@@ -97,18 +118,27 @@ describe("crawl as a daemon", () => {
     try {
       const port = await freePort();
       writeConfig(dir, {
-        sources: { AmazonEC2: { regionDelay: "0s", interval: "2s", cooldown: "200ms" }, AzureRetail: { enabled: false } },
+        sources: {
+          AmazonEC2: { regionDelay: "0s", interval: "2s", cooldown: "200ms" },
+          AzureRetail: { enabled: false },
+        },
         http: { attempts: 1 },
       });
       aws.server.fault({ path: /region_index\.json$/ }, { kind: "status", status: 500 }, 1000);
-      const child = startCli(["crawl"], { cwd: dir, env: cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl, CONTRAIL_METRICS_PORT: String(port) }) });
+      const child = startCli(["crawl"], {
+        cwd: dir,
+        env: cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl, CONTRAIL_METRICS_PORT: String(port) }),
+      });
       const done = collect(child);
       const res = await waitFor("503", async () => {
         const r = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
         return r?.status === 503 ? r : undefined;
       });
       const body = (await res.json()) as { stale: { source: string }[] };
-      assert.deepEqual(body.stale.map((s) => s.source), ["AmazonEC2"]);
+      assert.deepEqual(
+        body.stale.map((s) => s.source),
+        ["AmazonEC2"],
+      );
       assert.ok(aws.server.requestsTo(/region_index\.json$/).length >= 3, "retried after cooldowns");
       aws.server.clearFaults();
       await waitFor("healthy again", async () => {

@@ -34,7 +34,11 @@ test("a slot's lease goes to exactly one of many concurrent claimants (local lak
     );
     assert.equal(wins.filter(Boolean).length, 1);
     const winner = wins.indexOf(true);
-    assert.equal(await claimSlot(lake, "AmazonEC2", "us-east-1", slot, `owner-${winner}`), true, "the owner may retry");
+    assert.equal(
+      await claimSlot(lake, "AmazonEC2", "us-east-1", slot, `owner-${winner}`),
+      true,
+      "the owner may retry",
+    );
   } finally {
     cleanup();
   }
@@ -87,13 +91,21 @@ test("two daemons on one bucket for several cycles: exactly one capture or check
     for (const [id, ks] of perSlot) assert.equal(ks.length, 1, `${id}: ${ks.join(", ")}`);
     const slotsSeen = new Set([...perSlot.keys()].map((id) => id.split(" ")[1]));
     const elapsedSlots = Math.floor((Date.now() - started) / INTERVAL);
-    assert.ok(slotsSeen.size >= elapsedSlots - 2, `${slotsSeen.size} slots captured of about ${elapsedSlots}`);
+    assert.ok(
+      slotsSeen.size >= elapsedSlots - 2,
+      `${slotsSeen.size} slots captured of about ${elapsedSlots}`,
+    );
     // Every slot between the first and the one cut short by SIGTERM has a record for each region.
     const slots = [...slotsSeen].map(Number).sort((x, y) => x - y);
     for (let slot = slots[0]! + 1; slot < slots.at(-1)!; slot++) {
-      for (const region of ["us-east-1", "eu-west-1"]) assert.ok(perSlot.has(`${region} ${slot}`), `${region} slot ${slot}`);
+      for (const region of ["us-east-1", "eu-west-1"])
+        assert.ok(perSlot.has(`${region} ${slot}`), `${region} slot ${slot}`);
     }
-    assert.equal(captures.filter((k) => k.includes("/eu-west-1/")).length, 2, "eu-west-1: first version and the new one");
+    assert.equal(
+      captures.filter((k) => k.includes("/eu-west-1/")).length,
+      2,
+      "eu-west-1: first version and the new one",
+    );
     // Both daemons did work: the leases were really contended, not won by one process every time.
     const logs = [...ra.logs, ...rb.logs];
     assert.ok(logs.some((l) => l.msg === "another crawler holds this slot; skipping"));

@@ -95,9 +95,13 @@ export async function capture(deps: CaptureDeps, args: CaptureArgs): Promise<Man
         crawler: CRAWLER,
       };
       try {
-        await lake.putBytes(manifestKey(source, args.region, args.capturedAt), JSON.stringify(manifest, null, 2), {
-          ifAbsent: true,
-        });
+        await lake.putBytes(
+          manifestKey(source, args.region, args.capturedAt),
+          JSON.stringify(manifest, null, 2),
+          {
+            ifAbsent: true,
+          },
+        );
       } catch (err) {
         // A capture without its manifest is not a capture: remove it so the next attempt starts clean.
         await lake.delete(key).catch(() => undefined);
@@ -140,6 +144,9 @@ export async function recordCheck(
   await deps.lake.putBytes(checkKey(deps.source, args.region, checkedAt), JSON.stringify(record, null, 2), {
     ifAbsent: true,
   });
-  deps.log.info({ region: args.region, sameAs: args.sameAs, version: args.version }, "unchanged; recorded the check");
+  deps.log.info(
+    { region: args.region, sameAs: args.sameAs, version: args.version },
+    "unchanged; recorded the check",
+  );
   return record;
 }

@@ -58,7 +58,8 @@ export class ParallelGzip extends Transform {
   }
 
   private startBlock(): void {
-    const block = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const block =
+      this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
     const p = gzip(block, { level: this.level });

@@ -10,12 +10,15 @@ import { openRuntime } from "./runtime.js";
 /** SPEC §6: exit within 10 s of SIGINT/SIGTERM, whatever is still in flight. */
 const SHUTDOWN_GRACE_MS = 9_000;
 
-export async function crawlCommand(opts: CommonOptions & { once?: boolean; source?: string[] }): Promise<number> {
+export async function crawlCommand(
+  opts: CommonOptions & { once?: boolean; source?: string[] },
+): Promise<number> {
   const rt = openRuntime(opts);
   const { config, log, lake } = rt;
   const { selected, off } = selectSources(config, opts.source);
   for (const o of off) log.warn({ source: o.source.name, reason: o.reason }, "source off");
-  if (selected.length === 0) throw new ConfigError("no source is enabled: see `contrail sources` for what each needs");
+  if (selected.length === 0)
+    throw new ConfigError("no source is enabled: see `contrail sources` for what each needs");
 
   const controller = new AbortController();
   // Every request, capture and wait in flight listens on this one signal: dozens at once is normal.
@@ -48,8 +51,12 @@ export async function crawlCommand(opts: CommonOptions & { once?: boolean; sourc
       { lake: lake.description, sources: selected.map((s) => s.name), once: opts.once ?? false },
       "contrail crawler starting",
     );
-    await lake.cleanup?.(controller.signal).catch((err: unknown) => log.warn({ err: errorMessage(err) }, "lake cleanup failed"));
-    const metrics = new Metrics(Object.fromEntries(selected.map((s) => [s.name, config.sources[s.name].interval])));
+    await lake
+      .cleanup?.(controller.signal)
+      .catch((err: unknown) => log.warn({ err: errorMessage(err) }, "lake cleanup failed"));
+    const metrics = new Metrics(
+      Object.fromEntries(selected.map((s) => [s.name, config.sources[s.name].interval])),
+    );
     if (config.metricsPort !== undefined) {
       const served = await metrics.serve(config.metricsPort);
       stopMetrics = served.close;

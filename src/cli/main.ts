@@ -40,11 +40,11 @@ export async function main(argv: string[]): Promise<number> {
     code = await crawlCommand(opts);
   });
 
-  common(program.command("sources").description("each source: enabled or what it needs, interval, latest capture")).action(
-    async (opts: CommonOptions) => {
-      code = await sourcesCommand(opts);
-    },
-  );
+  common(
+    program.command("sources").description("each source: enabled or what it needs, interval, latest capture"),
+  ).action(async (opts: CommonOptions) => {
+    code = await sourcesCommand(opts);
+  });
 
   common(
     program
@@ -71,7 +71,12 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
+      if (
+        err.code === "commander.helpDisplayed" ||
+        err.code === "commander.version" ||
+        err.code === "commander.help"
+      )
+        return 0;
       return 2;
     }
     if (err instanceof ConfigError) {

@@ -17,14 +17,23 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export function openRuntime(opts: CommonOptions, onRetry?: (label: string | undefined, err: unknown) => void): Runtime {
-  const config = loadConfig({ flags: { ...(opts.lake ? { lake: opts.lake } : {}), ...(opts.config ? { config: opts.config } : {}) } });
+export function openRuntime(
+  opts: CommonOptions,
+  onRetry?: (label: string | undefined, err: unknown) => void,
+): Runtime {
+  const config = loadConfig({
+    flags: { ...(opts.lake ? { lake: opts.lake } : {}), ...(opts.config ? { config: opts.config } : {}) },
+  });
   const log = createLogger(config.logLevel);
   const lake = openLake(config, log);
   const http = new NodeHttpClient({
     connectTimeout: config.http.connectTimeout,
     stallTimeout: config.http.stallTimeout,
-    retry: { attempts: config.http.attempts, baseDelay: config.http.baseDelay, maxDelay: config.http.maxDelay },
+    retry: {
+      attempts: config.http.attempts,
+      baseDelay: config.http.baseDelay,
+      maxDelay: config.http.maxDelay,
+    },
     log,
     userAgent: `contrail/${VERSION} (+https://github.com/contrail)`,
     ...(onRetry ? { onRetry } : {}),

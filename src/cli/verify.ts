@@ -42,9 +42,12 @@ export async function verifyCapture(lake: Lake, m: Manifest): Promise<VerifyResu
     return { key: m.key, ok: false, problem: `unreadable: ${errorMessage(err)}` };
   }
   const sha256 = hash.digest("hex");
-  if (stored !== m.storedBytes) return { key: m.key, ok: false, problem: `stored size ${stored}, manifest says ${m.storedBytes}` };
-  if (bytes !== m.bytes) return { key: m.key, ok: false, problem: `content size ${bytes}, manifest says ${m.bytes}` };
-  if (sha256 !== m.sha256) return { key: m.key, ok: false, problem: `sha256 ${sha256}, manifest says ${m.sha256}` };
+  if (stored !== m.storedBytes)
+    return { key: m.key, ok: false, problem: `stored size ${stored}, manifest says ${m.storedBytes}` };
+  if (bytes !== m.bytes)
+    return { key: m.key, ok: false, problem: `content size ${bytes}, manifest says ${m.bytes}` };
+  if (sha256 !== m.sha256)
+    return { key: m.key, ok: false, problem: `sha256 ${sha256}, manifest says ${m.sha256}` };
   return { key: m.key, ok: true };
 }
 
@@ -65,7 +68,9 @@ export async function verifyCommand(opts: CommonOptions & { source?: string }): 
       if (!result.ok) bad++;
       process.stdout.write(result.ok ? `ok    ${result.key}\n` : `FAIL  ${result.key}: ${result.problem}\n`);
     }
-    process.stdout.write(`verified ${keys.length} captures in ${rt.lake.description}: ${keys.length - bad} ok, ${bad} failed\n`);
+    process.stdout.write(
+      `verified ${keys.length} captures in ${rt.lake.description}: ${keys.length - bad} ok, ${bad} failed\n`,
+    );
     return bad > 0 ? 1 : 0;
   } finally {
     await rt.close();

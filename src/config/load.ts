@@ -22,24 +22,41 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
   const cwd = inputs.cwd ?? process.cwd();
   const file = readConfigFile(inputs.flags?.config ?? nonEmpty(env.CONTRAIL_CONFIG), cwd);
 
-  const pick = <T>(envName: string, schema: z.ZodType<T, unknown>, fileValue: T | undefined, secret = false) =>
-    fromEnv(env, envName, schema, secret) ?? fileValue;
+  const pick = <T>(
+    envName: string,
+    schema: z.ZodType<T, unknown>,
+    fileValue: T | undefined,
+    secret = false,
+  ) => fromEnv(env, envName, schema, secret) ?? fileValue;
 
   const bucket = pick("AWS_BUCKET_NAME", nonBlank(), file.bucket);
   const lakeText =
-    nonEmpty(inputs.flags?.lake) ?? nonEmpty(env.CONTRAIL_LAKE) ?? file.lake ?? (bucket ? `s3://${bucket}` : "./lake");
-  const lakeFrom = inputs.flags?.lake ? "--lake" : env.CONTRAIL_LAKE ? "CONTRAIL_LAKE" : file.lake ? "lake" : "AWS_BUCKET_NAME";
+    nonEmpty(inputs.flags?.lake) ??
+    nonEmpty(env.CONTRAIL_LAKE) ??
+    file.lake ??
+    (bucket ? `s3://${bucket}` : "./lake");
+  const lakeFrom = inputs.flags?.lake
+    ? "--lake"
+    : env.CONTRAIL_LAKE
+      ? "CONTRAIL_LAKE"
+      : file.lake
+        ? "lake"
+        : "AWS_BUCKET_NAME";
   const lake = parseLake(lakeText, cwd, lakeFrom);
 
   const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
   const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY) ?? nonEmpty(env.AWS_SECRET);
   const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
   if (accessKeyId && !secretAccessKey) {
-    throw new ConfigError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY (or AWS_SECRET) is not: set both");
+    throw new ConfigError(
+      "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY (or AWS_SECRET) is not: set both",
+    );
   }
   const profile = nonEmpty(env.AWS_PROFILE) ?? file.aws?.profile;
   const credentials =
-    accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : undefined;
+    accessKeyId && secretAccessKey
+      ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }
+      : undefined;
   const credentialsHint =
     credentials !== undefined ||
     profile !== undefined ||
@@ -48,7 +65,10 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
     existsSync(resolve(homedir(), ".aws/credentials"));
 
   const s = file.sources ?? {};
-  const source = (name: (typeof SOURCE_NAMES)[number], extra: { interval?: number; enabled?: boolean; cooldown?: number } | undefined) => {
+  const source = (
+    name: (typeof SOURCE_NAMES)[number],
+    extra: { interval?: number; enabled?: boolean; cooldown?: number } | undefined,
+  ) => {
     const interval = extra?.interval ?? DEFAULT_INTERVALS[name];
     return { enabled: extra?.enabled, interval, cooldown: Math.min(extra?.cooldown ?? 120_000, interval) };
   };
@@ -62,10 +82,12 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
     aws: {
       region: pick("AWS_REGION", nonBlank(), file.aws?.region) ?? "us-east-1",
       s3Endpoint: pick("AWS_ENDPOINT_URL_S3", schemas.httpUrl, file.aws?.s3Endpoint),
-      s3ForcePathStyle: pick("CONTRAIL_S3_FORCE_PATH_STYLE", schemas.bool, file.aws?.s3ForcePathStyle) ?? false,
+      s3ForcePathStyle:
+        pick("CONTRAIL_S3_FORCE_PATH_STYLE", schemas.bool, file.aws?.s3ForcePathStyle) ?? false,
       ec2Endpoint: pick("AWS_ENDPOINT_URL_EC2", schemas.httpUrl, file.aws?.ec2Endpoint),
       pricingUrl: trimSlash(
-        pick("CONTRAIL_AWS_PRICING_URL", schemas.httpUrl, file.aws?.pricingUrl) ?? "https://pricing.us-east-1.amazonaws.com",
+        pick("CONTRAIL_AWS_PRICING_URL", schemas.httpUrl, file.aws?.pricingUrl) ??
+          "https://pricing.us-east-1.amazonaws.com",
       ),
       regions: pick("CONTRAIL_AWS_REGIONS", schemas.regionList, file.aws?.regions),
       profile,
@@ -78,13 +100,16 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
       clientSecret: nonEmpty(env.AZURE_CLIENT_SECRET),
       subscriptionId: pick("AZURE_SUBSCRIPTION_ID", nonBlank(), file.azure?.subscriptionId),
       authorityHost: trimSlash(
-        pick("AZURE_AUTHORITY_HOST", schemas.httpsUrl, file.azure?.authorityHost) ?? "https://login.microsoftonline.com",
+        pick("AZURE_AUTHORITY_HOST", schemas.httpsUrl, file.azure?.authorityHost) ??
+          "https://login.microsoftonline.com",
       ),
       managementUrl: trimSlash(
-        pick("CONTRAIL_AZURE_MANAGEMENT_URL", schemas.httpsUrl, file.azure?.managementUrl) ?? "https://management.azure.com",
+        pick("CONTRAIL_AZURE_MANAGEMENT_URL", schemas.httpsUrl, file.azure?.managementUrl) ??
+          "https://management.azure.com",
       ),
       retailUrl: trimSlash(
-        pick("CONTRAIL_AZURE_RETAIL_URL", schemas.httpUrl, file.azure?.retailUrl) ?? "https://prices.azure.com",
+        pick("CONTRAIL_AZURE_RETAIL_URL", schemas.httpUrl, file.azure?.retailUrl) ??
+          "https://prices.azure.com",
       ),
     },
     http: {
@@ -96,7 +121,10 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
     },
     sources: {
       AmazonEC2: { ...source("AmazonEC2", s.AmazonEC2), regionDelay: s.AmazonEC2?.regionDelay ?? 10_000 },
-      AmazonEC2Spot: { ...source("AmazonEC2Spot", s.AmazonEC2Spot), concurrency: s.AmazonEC2Spot?.concurrency ?? 4 },
+      AmazonEC2Spot: {
+        ...source("AmazonEC2Spot", s.AmazonEC2Spot),
+        concurrency: s.AmazonEC2Spot?.concurrency ?? 4,
+      },
       Azure: source("Azure", s.Azure),
       AzureRetail: { ...source("AzureRetail", s.AzureRetail), concurrency: s.AzureRetail?.concurrency ?? 4 },
     },
@@ -108,7 +136,8 @@ function readConfigFile(path: string | undefined, cwd: string): ConfigFile {
   const explicit = path !== undefined;
   const full = resolve(cwd, path ?? DEFAULT_FILE);
   if (!existsSync(full)) {
-    if (explicit) throw new ConfigError(`config file ${full} does not exist (from --config or CONTRAIL_CONFIG)`);
+    if (explicit)
+      throw new ConfigError(`config file ${full} does not exist (from --config or CONTRAIL_CONFIG)`);
     return {};
   }
   let raw: unknown;
@@ -130,7 +159,12 @@ function readConfigFile(path: string | undefined, cwd: string): ConfigFile {
   return r.data;
 }
 
-function fromEnv<T>(env: NodeJS.ProcessEnv, name: string, schema: z.ZodType<T, unknown>, secret: boolean): T | undefined {
+function fromEnv<T>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  schema: z.ZodType<T, unknown>,
+  secret: boolean,
+): T | undefined {
   const v = nonEmpty(env[name]);
   if (v === undefined) return undefined;
   const r = schema.safeParse(v);
@@ -146,7 +180,9 @@ export function parseLake(text: string, cwd: string, from: string): Config["lake
     const rest = text.slice(5).replace(/\/+$/, "");
     const [bucket = "", ...prefix] = rest.split("/");
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-      throw new ConfigError(`${from}=${JSON.stringify(text)}: expected s3://bucket[/prefix] with a valid bucket name`);
+      throw new ConfigError(
+        `${from}=${JSON.stringify(text)}: expected s3://bucket[/prefix] with a valid bucket name`,
+      );
     }
     return { kind: "s3", bucket, prefix: prefix.filter(Boolean).join("/") };
   }
@@ -160,7 +196,9 @@ export function parseLake(text: string, cwd: string, from: string): Config["lake
     return { kind: "local", dir };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
-    throw new ConfigError(`${from}=${JSON.stringify(text)}: expected s3://bucket[/prefix], file:///abs/path or a directory path`);
+    throw new ConfigError(
+      `${from}=${JSON.stringify(text)}: expected s3://bucket[/prefix], file:///abs/path or a directory path`,
+    );
   }
   return { kind: "local", dir: isAbsolute(text) ? text : resolve(cwd, text) };
 }

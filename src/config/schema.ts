@@ -4,16 +4,17 @@ import { parseDuration } from "./duration.js";
 import type { SourceName } from "../types.js";
 
 const duration = (min = 1000) =>
-  z
-    .union([z.string(), z.number()])
-    .transform((v, ctx) => {
-      const ms = typeof v === "number" ? v * 1000 : parseDuration(v);
-      if (ms === undefined || ms < min) {
-        ctx.addIssue({ code: "custom", message: `expected a duration like "12h", "90m" or "30s" (at least ${min} ms)` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const ms = typeof v === "number" ? v * 1000 : parseDuration(v);
+    if (ms === undefined || ms < min) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected a duration like "12h", "90m" or "30s" (at least ${min} ms)`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
 
 const httpUrl = z.string().refine((v) => /^https?:\/\/[^/]/.test(v) && URL.canParse(v), {
   message: "expected an http(s) URL such as https://host[:port]",
@@ -28,12 +29,18 @@ const regionList = z
     message: "expected comma-separated AWS region codes such as us-east-1,eu-west-1",
   });
 const port = z
-  .union([z.number(), z.string().regex(/^\d+$/).transform(Number)], { message: "expected a port number from 1 to 65535" })
-  .refine((n) => Number.isInteger(n) && n >= 1 && n <= 65535, { message: "expected a port number from 1 to 65535" });
+  .union([z.number(), z.string().regex(/^\d+$/).transform(Number)], {
+    message: "expected a port number from 1 to 65535",
+  })
+  .refine((n) => Number.isInteger(n) && n >= 1 && n <= 65535, {
+    message: "expected a port number from 1 to 65535",
+  });
 const logLevel = z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
   message: "expected one of trace, debug, info, warn, error, fatal, silent",
 });
-const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"])]).transform((v) => v === true || v === "true" || v === "1");
+const bool = z
+  .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+  .transform((v) => v === true || v === "true" || v === "1");
 
 const sourceBase = {
   enabled: z.boolean().optional(),
@@ -65,7 +72,10 @@ export const fileSchema = z
       .optional(),
     azure: z
       .object({
-        tenantId: z.string().regex(/^[0-9a-zA-Z.-]+$/, "expected a tenant ID (GUID or domain)").optional(),
+        tenantId: z
+          .string()
+          .regex(/^[0-9a-zA-Z.-]+$/, "expected a tenant ID (GUID or domain)")
+          .optional(),
         clientId: z.string().min(1).optional(),
         subscriptionId: z.string().min(1).optional(),
         authorityHost: httpsUrl.optional(),
@@ -86,7 +96,10 @@ export const fileSchema = z
       .optional(),
     sources: z
       .object({
-        AmazonEC2: z.object({ ...sourceBase, regionDelay: duration(0).optional() }).strict().optional(),
+        AmazonEC2: z
+          .object({ ...sourceBase, regionDelay: duration(0).optional() })
+          .strict()
+          .optional(),
         AmazonEC2Spot: z
           .object({ ...sourceBase, concurrency: z.number().int().min(1).max(64).optional() })
           .strict()
@@ -142,7 +155,13 @@ export interface Config {
     managementUrl: string;
     retailUrl: string;
   };
-  http: { connectTimeout: number; stallTimeout: number; attempts: number; baseDelay: number; maxDelay: number };
+  http: {
+    connectTimeout: number;
+    stallTimeout: number;
+    attempts: number;
+    baseDelay: number;
+    maxDelay: number;
+  };
   sources: {
     AmazonEC2: SourceSettings & { regionDelay: number };
     AmazonEC2Spot: SourceSettings & { concurrency: number };

@@ -57,7 +57,13 @@ export class NodeHttpClient implements HttpClient {
   ): Promise<T> {
     return withRetry(
       async () => {
-        const res = await this.follow({ url, signal: o.signal, headers: o.headers, label: o.label, followRedirects: true });
+        const res = await this.follow({
+          url,
+          signal: o.signal,
+          headers: o.headers,
+          label: o.label,
+          followRedirects: true,
+        });
         const text = await readAll(res.body, MAX_JSON_DOC, url);
         try {
           return JSON.parse(text) as T;
@@ -100,12 +106,14 @@ export class NodeHttpClient implements HttpClient {
       const location = res.headers.location;
       if (!req.followRedirects || ![301, 302, 303, 307, 308].includes(res.status) || !location) return res;
       res.body.resume();
-      if (hop >= MAX_REDIRECTS) throw new ContrailError("UPSTREAM", `too many redirects from ${redactUrl(req.url)}`);
+      if (hop >= MAX_REDIRECTS)
+        throw new ContrailError("UPSTREAM", `too many redirects from ${redactUrl(req.url)}`);
       const next = new URL(location, current.url);
       const headers = { ...current.headers };
       // Credentials stay with the host they were issued for.
       if (next.origin !== new URL(current.url).origin) {
-        for (const k of Object.keys(headers)) if (/^(authorization|cookie|x-api-key)$/i.test(k)) delete headers[k];
+        for (const k of Object.keys(headers))
+          if (/^(authorization|cookie|x-api-key)$/i.test(k)) delete headers[k];
       }
       current = { ...current, url: next.toString(), headers, method: "GET", body: undefined };
     }
@@ -132,9 +140,13 @@ export class NodeHttpClient implements HttpClient {
       const headerTimer = setTimeout(
         () =>
           fail(
-            new ContrailError("HTTP_TIMEOUT", `no response from ${redactUrl(req.url)} within ${this.opts.connectTimeout} ms`, {
-              retryable: true,
-            }),
+            new ContrailError(
+              "HTTP_TIMEOUT",
+              `no response from ${redactUrl(req.url)} within ${this.opts.connectTimeout} ms`,
+              {
+                retryable: true,
+              },
+            ),
           ),
         this.opts.connectTimeout,
       );
@@ -167,10 +179,14 @@ export class NodeHttpClient implements HttpClient {
             // An HTML page where JSON or XML was asked for: a proxy's or CDN's error page, worth another attempt.
             body.resume();
             reject(
-              new ContrailError("UPSTREAM", `HTTP ${status} from ${redactUrl(req.url)} is an HTML page, not data`, {
-                retryable: true,
-                status,
-              }),
+              new ContrailError(
+                "UPSTREAM",
+                `HTTP ${status} from ${redactUrl(req.url)} is an HTML page, not data`,
+                {
+                  retryable: true,
+                  status,
+                },
+              ),
             );
             return;
           }
@@ -187,10 +203,14 @@ export class NodeHttpClient implements HttpClient {
         fail(
           signal.aborted
             ? abortError(signal)
-            : new ContrailError("HTTP_NETWORK", `${err.code ?? "network error"} from ${redactUrl(req.url)}: ${err.message}`, {
-                cause: err,
-                retryable: true,
-              }),
+            : new ContrailError(
+                "HTTP_NETWORK",
+                `${err.code ?? "network error"} from ${redactUrl(req.url)}: ${err.message}`,
+                {
+                  cause: err,
+                  retryable: true,
+                },
+              ),
         ),
       );
       signal.addEventListener("abort", onAbort, { once: true });
@@ -260,10 +280,14 @@ export class NodeHttpClient implements HttpClient {
       else if (err instanceof ContrailError) out.destroy(err);
       else
         out.destroy(
-          new ContrailError("HTTP_TRUNCATED", `body of ${where} broke off after ${received} bytes: ${err.message}`, {
-            cause: err,
-            retryable: true,
-          }),
+          new ContrailError(
+            "HTTP_TRUNCATED",
+            `body of ${where} broke off after ${received} bytes: ${err.message}`,
+            {
+              cause: err,
+              retryable: true,
+            },
+          ),
         );
     }
     res.on("error", failOut);
@@ -283,7 +307,8 @@ export class NodeHttpClient implements HttpClient {
       }
     });
     res.on("close", () => {
-      if (!res.complete && !out.destroyed && !out.writableEnded) failOut(new Error("connection closed early"));
+      if (!res.complete && !out.destroyed && !out.writableEnded)
+        failOut(new Error("connection closed early"));
     });
     out.on("close", () => {
       if (!res.complete) res.destroy();
@@ -329,7 +354,8 @@ export function snippet(text: string, max = 200): string {
   return t.length > max ? `${t.slice(0, max)}…` : t || "(empty body)";
 }
 
-const SECRET_PARAMS = /^(sig|signature|se|sp|sv|skoid|sktid|key|code|token|access_token|x-amz-signature|x-amz-credential|x-amz-security-token)$/i;
+const SECRET_PARAMS =
+  /^(sig|signature|se|sp|sv|skoid|sktid|key|code|token|access_token|x-amz-signature|x-amz-credential|x-amz-security-token)$/i;
 
 /** URLs may carry SAS tokens or keys in the query: their values never reach a log or a message. */
 export function redactUrl(url: string): string {

@@ -11,7 +11,12 @@ export interface RetryPolicy {
 /** Longest wait a server hint may impose on one attempt: beyond this the source's cooldown takes over. */
 const MAX_HINT_MS = 10 * 60_000;
 
-export function backoffDelay(attempt: number, policy: RetryPolicy, hintMs?: number, random = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  policy: RetryPolicy,
+  hintMs?: number,
+  random = Math.random,
+): number {
   const ceiling = Math.min(policy.maxDelay, policy.baseDelay * 2 ** (attempt - 1));
   const jittered = Math.round(ceiling / 2 + random() * (ceiling / 2));
   return hintMs === undefined ? jittered : Math.max(Math.min(hintMs, MAX_HINT_MS), jittered / 4);
@@ -21,7 +26,10 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, hintMs?: numb
  * Reads the server's requested wait from response headers: `Retry-After` (seconds or an HTTP date),
  * `x-ms-ratelimit-retailPrices-retry-after` and `x-ms-retry-after-ms` (Azure), `x-amz-retry-after` (ms).
  */
-export function parseRetryAfter(headers: Record<string, string | undefined>, now = Date.now()): number | undefined {
+export function parseRetryAfter(
+  headers: Record<string, string | undefined>,
+  now = Date.now(),
+): number | undefined {
   const h = (name: string) => headers[name] ?? headers[name.toLowerCase()];
   const ms = h("x-ms-retry-after-ms") ?? h("x-amz-retry-after");
   if (ms !== undefined && /^\d+$/.test(ms.trim())) return Number(ms);

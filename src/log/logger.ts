@@ -23,7 +23,10 @@ export const REDACT = [
   "config.aws.credentials",
 ];
 
-export function createLogger(level: string, opts: { pretty?: boolean; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  level: string,
+  opts: { pretty?: boolean; destination?: NodeJS.WritableStream } = {},
+): Logger {
   const pretty = opts.pretty ?? (process.stdout.isTTY === true && !process.env.CI);
   const base = {
     level,
@@ -33,9 +36,15 @@ export function createLogger(level: string, opts: { pretty?: boolean; destinatio
     formatters: { level: (label: string) => ({ level: label }) },
   };
   if (pretty) {
-    return pino(base, pino.transport({ target: "pino-pretty", options: { colorize: true, translateTime: "SYS:HH:MM:ss" } }));
+    return pino(
+      base,
+      pino.transport({ target: "pino-pretty", options: { colorize: true, translateTime: "SYS:HH:MM:ss" } }),
+    );
   }
-  return pino(base, (opts.destination ?? pino.destination({ dest: 1, sync: true })) as pino.DestinationStream);
+  return pino(
+    base,
+    (opts.destination ?? pino.destination({ dest: 1, sync: true })) as pino.DestinationStream,
+  );
 }
 
 export type { Logger };

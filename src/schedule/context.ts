@@ -25,7 +25,11 @@ export function makeContext(
 ): RunContext {
   const log = deps.log.child({ source: source.name });
   const { lake } = deps;
-  const retry = { attempts: deps.config.http.attempts, baseDelay: deps.config.http.baseDelay, maxDelay: deps.config.http.maxDelay };
+  const retry = {
+    attempts: deps.config.http.attempts,
+    baseDelay: deps.config.http.baseDelay,
+    maxDelay: deps.config.http.maxDelay,
+  };
   return {
     config: deps.config as Config,
     lake,
@@ -62,7 +66,13 @@ export function makeContext(
 /** This process, among replicas: leases it writes carry this id so its own retries may go on. */
 export const INSTANCE_ID = `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
 
-async function recordedInSlot(lake: Lake, source: SourceName, region: string, slot: { start: Date; end: Date }, signal: AbortSignal) {
+async function recordedInSlot(
+  lake: Lake,
+  source: SourceName,
+  region: string,
+  slot: { start: Date; end: Date },
+  signal: AbortSignal,
+) {
   for (const prefix of [manifestPrefix(source, region), checkPrefix(source, region)]) {
     const startAfter = `${prefix}${isoMillis(new Date(slot.start.getTime() - 1))}.json`;
     for await (const e of lake.list(prefix, { startAfter, signal })) {
@@ -85,7 +95,12 @@ export async function claimSlot(
   owner: string,
 ): Promise<boolean> {
   const key = leaseKey(source, region, slot.start);
-  const lease = { owner, slotStart: isoMillis(slot.start), slotEnd: isoMillis(slot.end), acquiredAt: new Date().toISOString() };
+  const lease = {
+    owner,
+    slotStart: isoMillis(slot.start),
+    slotEnd: isoMillis(slot.end),
+    acquiredAt: new Date().toISOString(),
+  };
   if (await lake.putBytes(key, JSON.stringify(lease), { ifAbsent: true })) return true;
   const existing = await lake.getBytes(key);
   if (!existing) return false;
@@ -105,9 +120,13 @@ export async function latestManifest(
 ): Promise<Manifest | undefined> {
   const prefix = manifestPrefix(source, region);
   for (const lookback of [3 * 86_400_000, undefined]) {
-    const startAfter = lookback === undefined ? undefined : `${prefix}${isoMillis(new Date(Date.now() - lookback))}`;
+    const startAfter =
+      lookback === undefined ? undefined : `${prefix}${isoMillis(new Date(Date.now() - lookback))}`;
     let last: string | undefined;
-    for await (const e of lake.list(prefix, { ...(startAfter ? { startAfter } : {}), ...(signal ? { signal } : {}) })) {
+    for await (const e of lake.list(prefix, {
+      ...(startAfter ? { startAfter } : {}),
+      ...(signal ? { signal } : {}),
+    })) {
       if (timeOfKey(e.key)) last = e.key;
     }
     if (last) {

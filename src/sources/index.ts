@@ -22,18 +22,28 @@ export interface SourceStatus {
 
 export function sourceStatus(config: Config, source: Source): SourceStatus {
   const setting = config.sources[source.name].enabled;
-  if (setting === false) return { source, enabled: false, reason: `disabled by sources.${source.name}.enabled` };
+  if (setting === false)
+    return { source, enabled: false, reason: `disabled by sources.${source.name}.enabled` };
   const missing = source.missing(config);
   if (missing.length > 0) return { source, enabled: false, reason: `needs ${missing.join(", ")}` };
   return { source, enabled: true };
 }
 
 /** Resolves `--source` values (repeatable, comma-separated, case-insensitive) to sources; none: every enabled one. */
-export function selectSources(config: Config, names: string[] | undefined): { selected: Source[]; off: SourceStatus[] } {
-  const wanted = (names ?? []).flatMap((n) => n.split(",")).map((n) => n.trim()).filter(Boolean);
+export function selectSources(
+  config: Config,
+  names: string[] | undefined,
+): { selected: Source[]; off: SourceStatus[] } {
+  const wanted = (names ?? [])
+    .flatMap((n) => n.split(","))
+    .map((n) => n.trim())
+    .filter(Boolean);
   if (wanted.length === 0) {
     const statuses = SOURCES.map((s) => sourceStatus(config, s));
-    return { selected: statuses.filter((s) => s.enabled).map((s) => s.source), off: statuses.filter((s) => !s.enabled) };
+    return {
+      selected: statuses.filter((s) => s.enabled).map((s) => s.source),
+      off: statuses.filter((s) => !s.enabled),
+    };
   }
   const selected: Source[] = [];
   for (const name of wanted) {
@@ -42,7 +52,8 @@ export function selectSources(config: Config, names: string[] | undefined): { se
       throw new ConfigError(`--source ${JSON.stringify(name)}: expected one of ${SOURCE_NAMES.join(", ")}`);
     }
     const status = sourceStatus(config, source);
-    if (!status.enabled) throw new ConfigError(`--source ${source.name}: this source is off (${status.reason})`);
+    if (!status.enabled)
+      throw new ConfigError(`--source ${source.name}: this source is off (${status.reason})`);
     if (!selected.includes(source)) selected.push(source);
   }
   return { selected, off: [] };

@@ -36,11 +36,18 @@ test("precedence: flag > environment > config file > default", () => {
     assert.equal(c.lakeUrl, "s3://from-file/p");
     assert.equal(c.logLevel, "warn");
     assert.equal(c.aws.region, "eu-west-1");
-    c = loadConfig({ env: { CONTRAIL_LAKE: "s3://from-env", CONTRAIL_LOG_LEVEL: "debug", AWS_REGION: "us-west-2" }, cwd: dir });
+    c = loadConfig({
+      env: { CONTRAIL_LAKE: "s3://from-env", CONTRAIL_LOG_LEVEL: "debug", AWS_REGION: "us-west-2" },
+      cwd: dir,
+    });
     assert.deepEqual(c.lake, { kind: "s3", bucket: "from-env", prefix: "" });
     assert.equal(c.logLevel, "debug");
     assert.equal(c.aws.region, "us-west-2");
-    c = loadConfig({ flags: { lake: "file:///data/lake" }, env: { CONTRAIL_LAKE: "s3://from-env" }, cwd: dir });
+    c = loadConfig({
+      flags: { lake: "file:///data/lake" },
+      env: { CONTRAIL_LAKE: "s3://from-env" },
+      cwd: dir,
+    });
     assert.deepEqual(c.lake, { kind: "local", dir: "/data/lake" });
   } finally {
     cleanup();
@@ -48,7 +55,10 @@ test("precedence: flag > environment > config file > default", () => {
 });
 
 test("AWS_BUCKET_NAME makes the lake s3://bucket when no lake is given; AWS_SECRET is an alias", () => {
-  const c = loadConfig({ env: { AWS_BUCKET_NAME: "old-bucket", AWS_ACCESS_KEY_ID: "AKID", AWS_SECRET: "s3cr3t" }, cwd: "/tmp" });
+  const c = loadConfig({
+    env: { AWS_BUCKET_NAME: "old-bucket", AWS_ACCESS_KEY_ID: "AKID", AWS_SECRET: "s3cr3t" },
+    cwd: "/tmp",
+  });
   assert.equal(c.lakeUrl, "s3://old-bucket");
   assert.deepEqual(c.aws.credentials, { accessKeyId: "AKID", secretAccessKey: "s3cr3t" });
   const d = loadConfig({ env: { AWS_BUCKET_NAME: "old-bucket", CONTRAIL_LAKE: "./x" }, cwd: "/tmp" });
@@ -58,7 +68,9 @@ test("AWS_BUCKET_NAME makes the lake s3://bucket when no lake is given; AWS_SECR
 test("config file: intervals, per-source settings; unknown keys and bad values name the key", () => {
   const { dir, cleanup } = tempDir();
   try {
-    writeConfig(dir, { sources: { AmazonEC2: { interval: "90m", enabled: false }, AzureRetail: { interval: "30s" } } });
+    writeConfig(dir, {
+      sources: { AmazonEC2: { interval: "90m", enabled: false }, AzureRetail: { interval: "30s" } },
+    });
     const c = loadConfig({ env: {}, cwd: dir });
     assert.equal(c.sources.AmazonEC2.interval, 90 * 60_000);
     assert.equal(c.sources.AmazonEC2.enabled, false);
@@ -67,7 +79,10 @@ test("config file: intervals, per-source settings; unknown keys and bad values n
     writeConfig(dir, { sources: { AmazonEC2: { intervl: "90m" } } });
     assert.throws(() => loadConfig({ env: {}, cwd: dir }), /sources\.AmazonEC2: unknown key "intervl"/);
     writeConfig(dir, { sources: { AmazonEC2: { interval: "soon" } } });
-    assert.throws(() => loadConfig({ env: {}, cwd: dir }), /sources\.AmazonEC2\.interval: expected a duration like "12h"/);
+    assert.throws(
+      () => loadConfig({ env: {}, cwd: dir }),
+      /sources\.AmazonEC2\.interval: expected a duration like "12h"/,
+    );
     writeConfig(dir, { bogus: 1 });
     assert.throws(() => loadConfig({ env: {}, cwd: dir }), ConfigError);
   } finally {
@@ -80,7 +95,10 @@ test("bad environment values name the variable and the expected form", () => {
     [{ CONTRAIL_METRICS_PORT: "http" }, /CONTRAIL_METRICS_PORT="http": expected a port number/],
     [{ CONTRAIL_LOG_LEVEL: "loud" }, /CONTRAIL_LOG_LEVEL="loud": expected one of trace/],
     [{ CONTRAIL_LAKE: "gs://bucket" }, /CONTRAIL_LAKE="gs:\/\/bucket": expected s3:\/\/bucket/],
-    [{ CONTRAIL_AWS_REGIONS: "us east" }, /CONTRAIL_AWS_REGIONS="us east": expected comma-separated AWS region codes/],
+    [
+      { CONTRAIL_AWS_REGIONS: "us east" },
+      /CONTRAIL_AWS_REGIONS="us east": expected comma-separated AWS region codes/,
+    ],
     [{ AZURE_AUTHORITY_HOST: "http://login.example" }, /AZURE_AUTHORITY_HOST=.*expected an https URL/],
     [{ AWS_ENDPOINT_URL_S3: "localhost:9000" }, /AWS_ENDPOINT_URL_S3=.*expected an http\(s\) URL/],
     [{ CONTRAIL_S3_FORCE_PATH_STYLE: "yes please" }, /CONTRAIL_S3_FORCE_PATH_STYLE/],
@@ -111,7 +129,12 @@ test("the CLI exits 2 with one line naming the setting, and never echoes a secre
     const secret = "VERY-SECRET-VALUE-123";
     const r = await runCli(["crawl", "--once"], {
       cwd: dir,
-      env: cleanEnv({ CONTRAIL_METRICS_PORT: "nope", AZURE_CLIENT_SECRET: secret, AWS_SECRET_ACCESS_KEY: secret, AWS_ACCESS_KEY_ID: "AKID" }),
+      env: cleanEnv({
+        CONTRAIL_METRICS_PORT: "nope",
+        AZURE_CLIENT_SECRET: secret,
+        AWS_SECRET_ACCESS_KEY: secret,
+        AWS_ACCESS_KEY_ID: "AKID",
+      }),
     });
     assert.equal(r.code, 2);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);

@@ -96,7 +96,9 @@ export class FakeServer {
 
   /** Requests whose path matches, in arrival order. */
   requestsTo(path: string | RegExp, method?: string): LoggedRequest[] {
-    return this.requests.filter((r) => matches(path, r.path) && (!method || r.method === method.toUpperCase()));
+    return this.requests.filter(
+      (r) => matches(path, r.path) && (!method || r.method === method.toUpperCase()),
+    );
   }
 
   async listen(port = 0, host = "127.0.0.1"): Promise<string> {
@@ -173,10 +175,15 @@ export class FakeServer {
       headers["content-length"] = Buffer.byteLength(body);
     }
     res.writeHead(reply.status ?? 200, headers);
-    const cut = fault && (fault.kind === "truncate" || fault.kind === "reset" || fault.kind === "stall") ? fault : undefined;
+    const cut =
+      fault && (fault.kind === "truncate" || fault.kind === "reset" || fault.kind === "stall")
+        ? fault
+        : undefined;
     let sent = 0;
     const source: AsyncIterable<Buffer> | Iterable<Buffer> =
-      typeof body === "string" || Buffer.isBuffer(body) ? [Buffer.from(body)] : (body as AsyncIterable<Buffer>);
+      typeof body === "string" || Buffer.isBuffer(body)
+        ? [Buffer.from(body)]
+        : (body as AsyncIterable<Buffer>);
     for await (const chunk of source) {
       if (cut && sent + chunk.length >= cut.afterBytes) {
         const head = chunk.subarray(0, cut.afterBytes - sent);

@@ -8,20 +8,22 @@ describe("fault: body ends early (truncation)", () => {
   const h = useHarness("truncation");
   for (const source of SOURCES) {
     for (const lake of LAKES) {
-      test(`${source}, ${lake} lake: body truncated on every attempt → failed, nothing stored`, () =>
-        h.scenario({
+      test(`${source}, ${lake} lake: body truncated on every attempt → failed, nothing stored`, async () => {
+        await h.scenario({
           source,
           lake,
           inject: (f) => bodyFault(f, source, { kind: "truncate", afterBytes: CUT_AT[source] }, PERSISTENT),
           expect: "failed",
-        }));
-      test(`${source}, ${lake} lake: body truncated once → retried, complete and exact`, () =>
-        h.scenario({
+        });
+      });
+      test(`${source}, ${lake} lake: body truncated once → retried, complete and exact`, async () => {
+        await h.scenario({
           source,
           lake,
           inject: (f) => bodyFault(f, source, { kind: "truncate", afterBytes: CUT_AT[source] }, 1),
           expect: "complete",
-        }));
+        });
+      });
     }
   }
 });

@@ -18,7 +18,8 @@ import {
 } from "../helpers.js";
 import { spliceKeyTransform } from "../../src/sources/azure/splice.js";
 import { addSku, readSkuPage, type Capabilities } from "../../src/sources/azure/skus.js";
-import type { Manifest } from "../../src/types.js";
+import { armScope, explainSignInError, isMicrosoftAuthority } from "../../src/sources/azure/auth.js";
+import type { HttpClient, Manifest } from "../../src/types.js";
 
 type FakeAzure = Awaited<ReturnType<typeof startFakeAzure>>;
 type Run = ((args: string[], extra?: Record<string, string | undefined>) => Promise<CliResult>) & {
@@ -136,11 +137,6 @@ describe("Azure through the CLI", { concurrency: 3 }, () => {
       what: "tenant",
       env: { AZURE_TENANT_ID: "00000000-1111-2222-3333-444444444444" },
       setting: /AZURE_TENANT_ID/,
-    },
-    {
-      what: "client ID",
-      env: { AZURE_CLIENT_ID: "99999999-8888-7777-6666-555555555555" },
-      setting: /AZURE_CLIENT_ID/,
     },
   ]) {
     test(`a wrong ${c.what} fails the capture with a message naming the setting; nothing stored`, () =>
@@ -339,5 +335,57 @@ describe("SKU reduction", () => {
     await assert.rejects(readSkuPage(Readable.from(['{"value":[{"a"']), "https://h/x"), {
       code: "INVALID_JSON",
     });
+  });
+});
+
+describe("sign-in error messages", () => {
+  const az = {
+    tenantId: "t1",
+    clientId: "c1",
+    clientSecret: "s3cr3t~value",
+    subscriptionId: "sub",
+    authorityHost: "https://login.microsoftonline.com",
+    managementUrl: "https://management.azure.com",
+    retailUrl: "https://prices.azure.com",
+  };
+  const http = {
+    request: () => Promise.reject(new Error("not used")),
+    getJson: () => Promise.reject(new Error("not used")),
+  } as HttpClient;
+  const explain = (text: string) =>
+    explainSignInError(new Error(text), az, http, new AbortController().signal);
+
+  test("name the setting from the AADSTS code, keep the description, never the secret", async () => {
+    const msal = (code: number, text: string) =>
+      `invalid_client: Error(s): ${code} - Timestamp: 2026-01-01 00:00:00Z - Description: AADSTS${code}: ${text} Trace ID: x Correlation ID: y`;
+    const cases: [string, RegExp][] = [
+      [
+        msal(7000215, "Invalid client secret provided."),
+        /AADSTS7000215.*check AZURE_CLIENT_SECRET \(Invalid client secret provided\.\)/,
+      ],
+      [msal(7000222, "The provided client secret keys are expired."), /expired: check AZURE_CLIENT_SECRET/],
+      [msal(700016, "Application with identifier 'c1' was not found."), /check AZURE_CLIENT_ID/],
+      [msal(90002, "Tenant 't1' not found."), /check AZURE_TENANT_ID/],
+    ];
+    for (const [text, want] of cases) {
+      const err = await explain(text);
+      assert.equal(err.code, "AUTH");
+      assert.equal(err.retryable, false, text);
+      assert.match(err.message, want);
+    }
+    const leaky = await explain(`something odd happened with s3cr3t~value`);
+    assert.ok(!leaky.message.includes("s3cr3t~value"), leaky.message);
+    assert.match(leaky.message, /check AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET/);
+    assert.equal((await explain("temporarily_unavailable: HTTP 503")).retryable, true);
+  });
+
+  test("the Resource Manager audience and instance discovery follow the configured hosts", () => {
+    assert.equal(armScope("https://127.0.0.1:8443"), "https://management.azure.com/.default");
+    assert.equal(
+      armScope("https://management.usgovcloudapi.net"),
+      "https://management.usgovcloudapi.net/.default",
+    );
+    assert.equal(isMicrosoftAuthority("https://login.microsoftonline.com"), true);
+    assert.equal(isMicrosoftAuthority("https://127.0.0.1:8443"), false);
   });
 });

@@ -13,7 +13,8 @@ import { FAST_HTTP, HOUR, history, manifests, offerProducts, records, spotEnv } 
 const V1 = "20260110000000";
 const V2 = "20260120000000";
 const REGION = "eu-west-1";
-const cachePath = (lake: string, version: string) => join(lake, "_contrail/cache/spot-enrichment", `${version}.json`);
+const cachePath = (lake: string, version: string) =>
+  join(lake, "_contrail/cache/spot-enrichment", `${version}.json`);
 const said = (r: CliResult, msg: string) => r.logs.filter((l) => l.msg === msg);
 /** A fresh m5.large price change, so that the next (seconds-long) window has a record to enrich. */
 const tick = (ec2: FakeEc2) =>
@@ -27,7 +28,7 @@ const tick = (ec2: FakeEc2) =>
     },
   ]);
 
-describe("AmazonEC2Spot enrichment index", () => {
+describe("AmazonEC2Spot enrichment index", { concurrency: 2 }, () => {
   let ec2: FakeEc2;
 
   before(async () => {
@@ -59,13 +60,19 @@ describe("AmazonEC2Spot enrichment index", () => {
 
       const first = await spot();
       assert.equal(first.code, 0, first.stderr);
-      assert.equal(pricing.offerRequests("us-east-1").length, offers, "no offer download: the lake's capture is read");
+      assert.equal(
+        pricing.offerRequests("us-east-1").length,
+        offers,
+        "no offer download: the lake's capture is read",
+      );
       const [built] = said(first, "spot enrichment index built");
       assert.equal(built?.via, "lake");
       assert.equal(built?.version, V1);
       assert.match(String(built?.from), /^AmazonEC2\/us-east-1\//);
       assert.ok(existsSync(cachePath(lake, V1)), "persisted under _contrail/cache/");
-      const cache = JSON.parse(readFileSync(cachePath(lake, V1), "utf8")) as { types: Record<string, Record<string, string>> };
+      const cache = JSON.parse(readFileSync(cachePath(lake, V1), "utf8")) as {
+        types: Record<string, Record<string, string>>;
+      };
       assert.equal(cache.types["m5.large"]?.memory, "8 GiB");
       assert.equal(cache.types["c5.large"]?.clockSpeed, undefined);
       const m5 = records(lake, manifests(lake, REGION).at(-1)!).find((r) => r.InstanceType === "m5.large");
@@ -104,7 +111,10 @@ describe("AmazonEC2Spot enrichment index", () => {
       const lake = join(dir, "lake");
       const run = (url: string, cwd = dir) => {
         tick(ec2);
-        return runCli(["crawl", "--once", "--source", "AmazonEC2Spot"], { cwd, env: spotEnv(ec2, [REGION], url, dir) });
+        return runCli(["crawl", "--once", "--source", "AmazonEC2Spot"], {
+          cwd,
+          env: spotEnv(ec2, [REGION], url, dir),
+        });
       };
 
       const first = await run(pricingUrl);
@@ -121,8 +131,14 @@ describe("AmazonEC2Spot enrichment index", () => {
       const offline = "http://127.0.0.1:9";
       const stale = await run(offline);
       assert.equal(stale.code, 0, stale.stderr);
-      assert.ok(said(stale, "current offer file unavailable; enriching with an older index").length === 1, "warned");
-      assert.equal(records(lake, manifests(lake, REGION).at(-1)!).find((r) => r.InstanceType === "m5.large")?.vcpu, "2");
+      assert.ok(
+        said(stale, "current offer file unavailable; enriching with an older index").length === 1,
+        "warned",
+      );
+      assert.equal(
+        records(lake, manifests(lake, REGION).at(-1)!).find((r) => r.InstanceType === "m5.large")?.vcpu,
+        "2",
+      );
 
       // Nothing at all to enrich with: the capture still succeeds, unenriched.
       const fresh = tempDir();
@@ -130,7 +146,11 @@ describe("AmazonEC2Spot enrichment index", () => {
         writeConfig(fresh.dir, { http: { ...FAST_HTTP, attempts: 2 } });
         const none = await run(offline, fresh.dir);
         assert.equal(none.code, 0, none.stderr);
-        assert.ok(said(none, "no enrichment index (offer file unavailable): spot records go out unenriched").length === 1, "warned");
+        assert.ok(
+          said(none, "no enrichment index (offer file unavailable): spot records go out unenriched")
+            .length === 1,
+          "warned",
+        );
         const freshLake = join(fresh.dir, "lake");
         const recs = records(freshLake, manifests(freshLake, REGION)[0]!);
         assert.ok(recs.length > 0, "captured");

@@ -84,7 +84,13 @@ export function spotEnv(
   });
 }
 
-export const FAST_HTTP = { attempts: 4, baseDelay: "10ms", maxDelay: "50ms", connectTimeout: "2s", stallTimeout: "2s" };
+export const FAST_HTTP = {
+  attempts: 4,
+  baseDelay: "10ms",
+  maxDelay: "50ms",
+  connectTimeout: "10s",
+  stallTimeout: "10s",
+};
 
 /** Manifests of a source and region, oldest first. */
 export function manifests(lake: string, region: string, source = "AmazonEC2Spot"): Manifest[] {

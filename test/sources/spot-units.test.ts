@@ -3,7 +3,13 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { FakeAwsPricing, offerStream } from "../fakes/aws-pricing.js";
-import { compareRows, dedupeAndSort, pythonIso, recordJson, type SpotRow } from "../../src/sources/aws-spot/records.js";
+import {
+  compareRows,
+  dedupeAndSort,
+  pythonIso,
+  recordJson,
+  type SpotRow,
+} from "../../src/sources/aws-spot/records.js";
 import { attributesFragment, indexOffer } from "../../src/sources/aws-spot/offer-index.js";
 import { MAX_LOOKBACK, slices, windowFor } from "../../src/sources/aws-spot/window.js";
 import { mapLimit } from "../../src/sources/aws-spot/index.js";
@@ -62,7 +68,10 @@ describe("spot records", () => {
     assert.equal(pythonIso(new Date("2019-04-28T22:29:01.250Z")), "2019-04-28T22:29:01.250000+00:00");
   });
   test("the sample's shape: AWS fields first, then the type's attributes", () => {
-    const json = recordJson(row("eu-west-3b", "m5d.12xlarge", "2019-04-28T22:29:01Z", "0.952300"), attributesFragment({ vcpu: "48", SpotPrice: "x" }));
+    const json = recordJson(
+      row("eu-west-3b", "m5d.12xlarge", "2019-04-28T22:29:01Z", "0.952300"),
+      attributesFragment({ vcpu: "48", SpotPrice: "x" }),
+    );
     assert.deepEqual(JSON.parse(json), {
       AvailabilityZone: "eu-west-3b",
       InstanceType: "m5d.12xlarge",
@@ -71,7 +80,12 @@ describe("spot records", () => {
       Timestamp: "2019-04-28T22:29:01+00:00",
       vcpu: "48",
     });
-    assert.equal(recordJson(row("a", "b", "2019-04-28T22:29:01Z"), undefined).endsWith('"Timestamp":"2019-04-28T22:29:01+00:00"}'), true);
+    assert.equal(
+      recordJson(row("a", "b", "2019-04-28T22:29:01Z"), undefined).endsWith(
+        '"Timestamp":"2019-04-28T22:29:01+00:00"}',
+      ),
+      true,
+    );
   });
   test("duplicates dropped, oldest first then AZ, type, product", () => {
     const rows = [
@@ -82,9 +96,15 @@ describe("spot records", () => {
     ];
     const out = dedupeAndSort(rows);
     assert.equal(out.length, 3);
-    assert.deepEqual(out.map((r) => `${r.availabilityZone}/${r.instanceType}`), ["a/c5.large", "a/m5.large", "b/m5.large"]);
+    assert.deepEqual(
+      out.map((r) => `${r.availabilityZone}/${r.instanceType}`),
+      ["a/c5.large", "a/m5.large", "b/m5.large"],
+    );
     assert.equal(out[2]!.spotPrice, "0.100000", "the first of two copies");
-    assert.ok(out.every((r, i) => i === 0 || compareRows(out[i - 1]!, r) < 0), "strictly ordered");
+    assert.ok(
+      out.every((r, i) => i === 0 || compareRows(out[i - 1]!, r) < 0),
+      "strictly ordered",
+    );
   });
 });
 
@@ -138,9 +158,18 @@ describe("streaming offer index", () => {
     assert.deepEqual(built.types.get("t.x"), { instanceType: "t.x", note: "Zürich ✓ 東京" });
   });
   test("a document without products, or broken inside them, is an error", async () => {
-    await assert.rejects(indexOffer(chunked('{"version":"1","terms":{}}', 5)), /no complete top-level "products"/);
-    await assert.rejects(indexOffer(chunked('{"products":{"A":{"attributes":{"x" 1}}}}', 5)), /not valid JSON/);
-    await assert.rejects(indexOffer(chunked('{"products":{"A":{"attributes":{"x":"1"}', 5)), /not valid JSON|products/);
+    await assert.rejects(
+      indexOffer(chunked('{"version":"1","terms":{}}', 5)),
+      /no complete top-level "products"/,
+    );
+    await assert.rejects(
+      indexOffer(chunked('{"products":{"A":{"attributes":{"x" 1}}}}', 5)),
+      /not valid JSON/,
+    );
+    await assert.rejects(
+      indexOffer(chunked('{"products":{"A":{"attributes":{"x":"1"}', 5)),
+      /not valid JSON|products/,
+    );
   });
 });
 

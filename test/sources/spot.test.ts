@@ -31,11 +31,16 @@ function sortedCopy(rs: SpotJson[]): SpotJson[] {
       Date.parse(a.Timestamp) - Date.parse(b.Timestamp) ||
       (a.AvailabilityZone < b.AvailabilityZone ? -1 : a.AvailabilityZone > b.AvailabilityZone ? 1 : 0) ||
       (a.InstanceType < b.InstanceType ? -1 : a.InstanceType > b.InstanceType ? 1 : 0) ||
-      (a.ProductDescription < b.ProductDescription ? -1 : a.ProductDescription > b.ProductDescription ? 1 : 0),
+      (a.ProductDescription < b.ProductDescription
+        ? -1
+        : a.ProductDescription > b.ProductDescription
+          ? 1
+          : 0),
   );
 }
 
-describe("AmazonEC2Spot through the CLI", () => {
+// The tests are independent (own fakes where requests are counted, own lakes): two run at a time.
+describe("AmazonEC2Spot through the CLI", { concurrency: 2 }, () => {
   let pricing: FakeAwsPricing;
   let pricingUrl: string;
 
@@ -50,6 +55,9 @@ describe("AmazonEC2Spot through the CLI", () => {
     const { dir, cleanup } = tempDir();
     const ec2 = new FakeEc2();
     await ec2.start();
+    const own = new FakeAwsPricing({ regions: [] }); // offer requests are counted: nobody else's
+    own.setRegion("us-east-1", { products: offerProducts() });
+    const ownUrl = await own.start();
     try {
       const regions = ["eu-west-1", "us-west-2", "ap-northeast-1"];
       const now = Date.now();
@@ -59,24 +67,33 @@ describe("AmazonEC2Spot through the CLI", () => {
       const dup = ec2.history("eu-west-1").find((r) => r.timestamp.getTime() > now - 30 * 60_000)!;
       ec2.addHistory("eu-west-1", [{ ...dup }]);
       writeConfig(dir, { http: FAST_HTTP });
-      const offersBefore = pricing.offerRequests("us-east-1").length;
+      const offersBefore = own.offerRequests("us-east-1").length;
 
       const r = await runCli(["crawl", "--once", "--source", "AmazonEC2Spot"], {
         cwd: dir,
-        env: spotEnv(ec2, regions, pricingUrl, dir),
+        env: spotEnv(ec2, regions, ownUrl, dir),
       });
       assert.equal(r.code, 0, r.stderr + r.stdout);
       const lake = join(dir, "lake");
-      const shared = sharedAttributes(pricing.products("us-east-1"));
+      const shared = sharedAttributes(own.products("us-east-1"));
       assert.deepEqual([...shared.keys()].sort(), ["c5.large", "m5.large"]);
 
       for (const region of regions) {
         const ms = manifests(lake, region);
         assert.equal(ms.length, 1, `one capture for ${region}`);
         const m = ms[0]!;
-        assert.match(m.key, new RegExp(`^AmazonEC2Spot/${region}/\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\.json\\.gz$`));
+        assert.match(
+          m.key,
+          new RegExp(
+            `^AmazonEC2Spot/${region}/\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\.json\\.gz$`,
+          ),
+        );
         assert.equal(m.window!.end, m.capturedAt, "the window ends at the capture's start");
-        assert.equal(Date.parse(m.window!.end) - Date.parse(m.window!.start), HOUR, "first window: 60 minutes");
+        assert.equal(
+          Date.parse(m.window!.end) - Date.parse(m.window!.start),
+          HOUR,
+          "first window: 60 minutes",
+        );
         assert.ok(m.pages! >= 2, `several pages (${m.pages})`);
         assert.match(m.urls[0]!, /DescribeSpotPriceHistory/);
 
@@ -86,7 +103,10 @@ describe("AmazonEC2Spot through the CLI", () => {
         assert.equal(new Set(ids).size, ids.length, "no duplicates");
         // First capture: every change in the window plus the price in effect at its start, for every series.
         assert.deepEqual([...ids].sort(), expectedIds(ec2, region, m, true));
-        assert.ok(recs.some((x) => Date.parse(x.Timestamp) < Date.parse(m.window!.start)), "prices in effect kept");
+        assert.ok(
+          recs.some((x) => Date.parse(x.Timestamp) < Date.parse(m.window!.start)),
+          "prices in effect kept",
+        );
         assert.deepEqual(recs, sortedCopy(recs), "oldest first, then AZ, type, product");
 
         for (const rec of recs) {
@@ -96,7 +116,14 @@ describe("AmazonEC2Spot through the CLI", () => {
           assert.equal(rec.location, undefined);
           assert.equal(rec.locationType, undefined);
           const want = shared.get(rec.InstanceType);
-          const { AvailabilityZone: _a, InstanceType: _t, ProductDescription: _p, SpotPrice: _s, Timestamp: _ts, ...attrs } = rec;
+          const {
+            AvailabilityZone: _a,
+            InstanceType: _t,
+            ProductDescription: _p,
+            SpotPrice: _s,
+            Timestamp: _ts,
+            ...attrs
+          } = rec;
           assert.deepEqual(attrs, want ?? {}, `enrichment of ${rec.InstanceType}`);
         }
         const m5 = recs.find((x) => x.InstanceType === "m5.large")!;
@@ -114,8 +141,9 @@ describe("AmazonEC2Spot through the CLI", () => {
         for (const u of unknown) assert.deepEqual(Object.keys(u), BASE, "unknown type unenriched");
       }
       // No AmazonEC2 capture in this lake: the index came from the price list, once, and was persisted.
-      assert.equal(pricing.offerRequests("us-east-1").length, offersBefore + 1);
+      assert.equal(own.offerRequests("us-east-1").length, offersBefore + 1);
     } finally {
+      await own.close();
       await ec2.close();
       cleanup();
     }
@@ -132,12 +160,21 @@ describe("AmazonEC2Spot through the CLI", () => {
       writeConfig(dir, { http: FAST_HTTP });
       const env = spotEnv(ec2, [region], pricingUrl, dir);
       const lake = join(dir, "lake");
-      assert.equal((await runCli(["crawl", "--once", "--source", "amazonec2spot"], { cwd: dir, env })).code, 0);
+      assert.equal(
+        (await runCli(["crawl", "--once", "--source", "amazonec2spot"], { cwd: dir, env })).code,
+        0,
+      );
       const [m1] = manifests(lake, region) as [Manifest];
       // A price change stamped exactly at the boundary belongs to the second window, not the first.
       const boundary = new Date(m1.window!.end);
       ec2.addHistory(region, [
-        { availabilityZone: `${region}a`, instanceType: "m5.large", productDescription: "Linux/UNIX", spotPrice: "0.012345", timestamp: boundary },
+        {
+          availabilityZone: `${region}a`,
+          instanceType: "m5.large",
+          productDescription: "Linux/UNIX",
+          spotPrice: "0.012345",
+          timestamp: boundary,
+        },
       ]);
       const second = await runCli(["crawl", "--once", "--source", "AmazonEC2Spot"], { cwd: dir, env });
       assert.equal(second.code, 0, second.stderr);
@@ -145,7 +182,10 @@ describe("AmazonEC2Spot through the CLI", () => {
       assert.equal(m2.window!.start, m1.window!.end);
       assert.equal(m2.window!.end, m2.capturedAt);
       const recs2 = records(lake, m2);
-      assert.ok(recs2.every((x) => Date.parse(x.Timestamp) >= boundary.getTime()), "no price from before the window");
+      assert.ok(
+        recs2.every((x) => Date.parse(x.Timestamp) >= boundary.getTime()),
+        "no price from before the window",
+      );
       assert.deepEqual(recs2.map(idOf).sort(), expectedIds(ec2, region, m2, false));
       const atBoundary = recs2.find((x) => x.SpotPrice === "0.012345");
       assert.ok(atBoundary, "the boundary record is in the second capture");
@@ -172,7 +212,10 @@ describe("AmazonEC2Spot through the CLI", () => {
       writeConfig(dir, { http: FAST_HTTP });
       const lake = join(dir, "lake");
       const env = spotEnv(ec2, ["us-east-2"], pricingUrl, dir);
-      assert.equal((await runCli(["crawl", "--once", "--source", "AmazonEC2Spot"], { cwd: dir, env })).code, 0);
+      assert.equal(
+        (await runCli(["crawl", "--once", "--source", "AmazonEC2Spot"], { cwd: dir, env })).code,
+        0,
+      );
       // Pretend the crawler has been down for five hours since that capture.
       const [m1] = manifests(lake, "us-east-2") as [Manifest];
       const end = Date.parse(m1.window!.end) - 5 * HOUR;
@@ -184,7 +227,13 @@ describe("AmazonEC2Spot through the CLI", () => {
       mkdirSync(join(lake, "_contrail/manifests/AmazonEC2Spot/sa-east-1"), { recursive: true });
       writeFileSync(
         join(lake, "_contrail/manifests", oldKey.replace(/\.gz$/, "")),
-        JSON.stringify({ ...m1, region: "sa-east-1", key: oldKey, capturedAt: old.toISOString(), window: { start: new Date(old.getTime() - HOUR).toISOString(), end: old.toISOString() } }),
+        JSON.stringify({
+          ...m1,
+          region: "sa-east-1",
+          key: oldKey,
+          capturedAt: old.toISOString(),
+          window: { start: new Date(old.getTime() - HOUR).toISOString(), end: old.toISOString() },
+        }),
       );
 
       const r = await runCli(["crawl", "--once", "--source", "AmazonEC2Spot"], {
@@ -242,7 +291,10 @@ describe("AmazonEC2Spot through the CLI", () => {
       }
       assert.equal(ec2.callsFor("eu-west-1").filter((c) => c.error === "RequestLimitExceeded").length, 2);
       assert.equal(ec2.callsFor("us-west-2").filter((c) => c.status === 503).length, 1);
-      for (const [region, code] of [["me-south-1", "AuthFailure"], ["ap-east-1", "OptInRequired"]] as const) {
+      for (const [region, code] of [
+        ["me-south-1", "AuthFailure"],
+        ["ap-east-1", "OptInRequired"],
+      ] as const) {
         assert.deepEqual(manifests(lake, region), [], `${region}: nothing captured`);
         const warnings = r.logs.filter((l) => l.region === region && l.level === "warn");
         assert.equal(warnings.length, 1, `one warning for ${region}`);
@@ -261,8 +313,13 @@ describe("AmazonEC2Spot through the CLI", () => {
     await ec2.start();
     try {
       const now = Date.now();
-      for (const r of ["eu-west-1", "us-west-2"]) ec2.setHistory(r, history(r, new Date(now - 2 * HOUR), new Date(now), 10));
-      ec2.fail("us-west-2", 100, { status: 500, code: "InternalError", message: "An internal error has occurred" });
+      for (const r of ["eu-west-1", "us-west-2"])
+        ec2.setHistory(r, history(r, new Date(now - 2 * HOUR), new Date(now), 10));
+      ec2.fail("us-west-2", 100, {
+        status: 500,
+        code: "InternalError",
+        message: "An internal error has occurred",
+      });
       writeConfig(dir, { http: { ...FAST_HTTP, attempts: 2 } });
       const r = await runCli(["crawl", "--once", "--source", "AmazonEC2Spot"], {
         cwd: dir,
@@ -280,7 +337,10 @@ describe("AmazonEC2Spot through the CLI", () => {
         env: spotEnv(ec2, ["eu-west-1", "me-south-1"], pricingUrl, dir),
       });
       assert.equal(refused.code, 1);
-      assert.match(refused.stderr, /AmazonEC2Spot eu-west-1 failed: AWS refused the credentials in every region/);
+      assert.match(
+        refused.stderr,
+        /AmazonEC2Spot eu-west-1 failed: AWS refused the credentials in every region/,
+      );
     } finally {
       await ec2.close();
       cleanup();
@@ -290,17 +350,44 @@ describe("AmazonEC2Spot through the CLI", () => {
   test("`contrail sources` names the missing AWS credentials, and shows the source on when they are set", async () => {
     const { dir, cleanup } = tempDir();
     try {
-      const off = await runCli(["sources"], { cwd: dir, env: spotEnv(new FakeEc2(), [], pricingUrl, dir, { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_ENDPOINT_URL_EC2: undefined, CONTRAIL_AWS_REGIONS: undefined }) });
+      const off = await runCli(["sources"], {
+        cwd: dir,
+        env: spotEnv(new FakeEc2(), [], pricingUrl, dir, {
+          AWS_ACCESS_KEY_ID: undefined,
+          AWS_SECRET_ACCESS_KEY: undefined,
+          AWS_ENDPOINT_URL_EC2: undefined,
+          CONTRAIL_AWS_REGIONS: undefined,
+        }),
+      });
       assert.equal(off.code, 0, off.stderr);
       const row = off.stdout.split("\n").find((l) => l.startsWith("AmazonEC2Spot"));
       assert.ok(row, off.stdout);
-      assert.match(row, /off: needs AWS credentials \(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE/);
+      assert.match(
+        row,
+        /off: needs AWS credentials \(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE/,
+      );
 
-      const on = await runCli(["sources"], { cwd: dir, env: spotEnv(new FakeEc2(), ["eu-west-1"], pricingUrl, dir) });
-      assert.match(on.stdout.split("\n").find((l) => l.startsWith("AmazonEC2Spot"))!, /enabled/);
+      const on = await runCli(["sources"], {
+        cwd: dir,
+        env: spotEnv(new FakeEc2(), ["eu-west-1"], pricingUrl, dir),
+      });
+      assert.match(
+        on.stdout.split("\n").find((l) => l.startsWith("AmazonEC2Spot"))!,
+        /enabled/,
+      );
       writeConfig(dir, { sources: { AmazonEC2Spot: { enabled: true } } });
-      const role = await runCli(["sources"], { cwd: dir, env: spotEnv(new FakeEc2(), [], pricingUrl, dir, { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }) });
-      assert.match(role.stdout.split("\n").find((l) => l.startsWith("AmazonEC2Spot"))!, /enabled/, "instance role");
+      const role = await runCli(["sources"], {
+        cwd: dir,
+        env: spotEnv(new FakeEc2(), [], pricingUrl, dir, {
+          AWS_ACCESS_KEY_ID: undefined,
+          AWS_SECRET_ACCESS_KEY: undefined,
+        }),
+      });
+      assert.match(
+        role.stdout.split("\n").find((l) => l.startsWith("AmazonEC2Spot"))!,
+        /enabled/,
+        "instance role",
+      );
     } finally {
       cleanup();
     }

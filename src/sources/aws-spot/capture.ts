@@ -23,7 +23,10 @@ export async function captureRegion(
   const log = ctx.log.child({ region });
   const span = { start: window.start.toISOString(), end: window.end.toISOString() };
   if (window.basis === "clamped") {
-    log.warn({ window: span }, "gap since the last capture exceeds the 90 days EC2 keeps: covering the last 90 days");
+    log.warn(
+      { window: span },
+      "gap since the last capture exceeds the 90 days EC2 keeps: covering the last 90 days",
+    );
   } else {
     log.info({ window: span, basis: window.basis }, "spot window");
   }

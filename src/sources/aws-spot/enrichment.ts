@@ -75,12 +75,18 @@ export async function loadEnrichment(ctx: RunContext): Promise<EnrichmentIndex |
     try {
       const cached = await readCache(ctx.lake, ref.version, ctx.signal);
       if (cached) {
-        log.info({ version: ref.version, types: cached.fragments.size, from: cacheKey(ref.version) }, "spot enrichment index loaded");
+        log.info(
+          { version: ref.version, types: cached.fragments.size, from: cacheKey(ref.version) },
+          "spot enrichment index loaded",
+        );
         return (memo = cached);
       }
     } catch (err) {
       if (isAbortError(err) || ctx.signal.aborted) throw err;
-      log.warn({ key: cacheKey(ref.version), err: errorMessage(err) }, "spot enrichment cache unreadable; rebuilding");
+      log.warn(
+        { key: cacheKey(ref.version), err: errorMessage(err) },
+        "spot enrichment cache unreadable; rebuilding",
+      );
     }
     try {
       return (memo = await build(ctx, ref));
@@ -91,7 +97,10 @@ export async function loadEnrichment(ctx: RunContext): Promise<EnrichmentIndex |
   }
   const stale = memo ?? (await newestCache(ctx.lake, ctx.signal).catch(() => undefined));
   if (stale) {
-    log.warn({ version: stale.version, problems }, "current offer file unavailable; enriching with an older index");
+    log.warn(
+      { version: stale.version, problems },
+      "current offer file unavailable; enriching with an older index",
+    );
     return (memo = stale);
   }
   log.warn({ problems }, "no enrichment index (offer file unavailable): spot records go out unenriched");
@@ -118,7 +127,8 @@ async function pricingRef(ctx: RunContext): Promise<OfferRef> {
   if (!entry) throw new Error(`the EC2 region index lists no ${ENRICH_REGION}`);
   const url = new URL(entry.currentVersionUrl, `${pricingUrl}/`).toString();
   return {
-    version: versionOfUrl(entry.currentVersionUrl) ?? entry.currentVersionUrl.replace(/[^A-Za-z0-9._-]+/g, "_"),
+    version:
+      versionOfUrl(entry.currentVersionUrl) ?? entry.currentVersionUrl.replace(/[^A-Za-z0-9._-]+/g, "_"),
     from: url,
     via: "pricing",
     open: async (signal) => (await ctx.http.request({ url, signal, label: "spot-enrichment" })).body,
@@ -131,7 +141,11 @@ function gunzip(stored: Readable): Readable {
 
 async function build(ctx: RunContext, ref: OfferRef): Promise<EnrichmentIndex> {
   const started = Date.now();
-  const retry = { attempts: ctx.config.http.attempts, baseDelay: ctx.config.http.baseDelay, maxDelay: ctx.config.http.maxDelay };
+  const retry = {
+    attempts: ctx.config.http.attempts,
+    baseDelay: ctx.config.http.baseDelay,
+    maxDelay: ctx.config.http.maxDelay,
+  };
   const result = await withRetry(
     async () => {
       const body = await ref.open(ctx.signal);
@@ -158,7 +172,10 @@ async function build(ctx: RunContext, ref: OfferRef): Promise<EnrichmentIndex> {
     await ctx.lake.putBytes(cacheKey(ref.version), JSON.stringify(file), { signal: ctx.signal });
   } catch (err) {
     if (isAbortError(err) || ctx.signal.aborted) throw err;
-    ctx.log.warn({ key: cacheKey(ref.version), err: errorMessage(err) }, "could not persist the spot enrichment index");
+    ctx.log.warn(
+      { key: cacheKey(ref.version), err: errorMessage(err) },
+      "could not persist the spot enrichment index",
+    );
   }
   ctx.log.info(
     {
@@ -181,11 +198,20 @@ function fromTypes(version: string, types: Record<string, Record<string, string>
   return { version, fragments };
 }
 
-async function readCache(lake: Lake, version: string, signal: AbortSignal): Promise<EnrichmentIndex | undefined> {
+async function readCache(
+  lake: Lake,
+  version: string,
+  signal: AbortSignal,
+): Promise<EnrichmentIndex | undefined> {
   const bytes = await lake.getBytes(cacheKey(version), signal);
   if (!bytes) return undefined;
   const file = JSON.parse(bytes.toString("utf8")) as Partial<CacheFile>;
-  if (file.kind !== "spot-enrichment" || file.formatVersion !== 1 || typeof file.types !== "object" || !file.types) {
+  if (
+    file.kind !== "spot-enrichment" ||
+    file.formatVersion !== 1 ||
+    typeof file.types !== "object" ||
+    !file.types
+  ) {
     throw new Error("not a spot enrichment index");
   }
   return fromTypes(version, file.types);

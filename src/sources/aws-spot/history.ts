@@ -14,7 +14,11 @@ export function ec2Client(config: Config, region: string): EC2Client {
   return new EC2Client({
     region,
     ...(aws.ec2Endpoint ? { endpoint: aws.ec2Endpoint } : {}),
-    ...(aws.credentials ? { credentials: { ...aws.credentials } } : aws.profile ? { profile: aws.profile } : {}),
+    ...(aws.credentials
+      ? { credentials: { ...aws.credentials } }
+      : aws.profile
+        ? { profile: aws.profile }
+        : {}),
     maxAttempts: http.attempts,
     // Adaptive: exponential backoff on RequestLimitExceeded and 5xx, plus client-side rate limiting after throttling.
     retryMode: "adaptive",
@@ -65,22 +69,30 @@ function classify(err: unknown, region: string): unknown {
   const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const code = e?.name ?? "Error";
   const status = e?.$metadata?.httpStatusCode;
-  if (NOT_ENABLED.has(code)) {
-    return new ContrailError("REGION_DISABLED", `region ${region} not enabled for this account (${code})`, {
+  if (NOT_ENABLED.has(code)) return new RegionDisabledError(region, code, err, status);
+  return new ContrailError(
+    "UPSTREAM",
+    `DescribeSpotPriceHistory in ${region}: ${code}: ${e?.message ?? String(err)}`,
+    {
       cause: err,
       ...(status !== undefined ? { status } : {}),
+    },
+  );
+}
+
+/** EC2 refused the region: the account has not enabled it (or, in every region at once, the credentials are bad). */
+export class RegionDisabledError extends ContrailError {
+  constructor(
+    readonly region: string,
+    /** `AuthFailure` or `OptInRequired`. */
+    readonly awsCode: string,
+    cause: unknown,
+    status?: number,
+  ) {
+    super("REGION_DISABLED", `region ${region} not enabled for this account (${awsCode})`, {
+      cause,
+      ...(status !== undefined ? { status } : {}),
     });
+    this.name = "RegionDisabledError";
   }
-  return new ContrailError("UPSTREAM", `DescribeSpotPriceHistory in ${region}: ${code}: ${e?.message ?? String(err)}`, {
-    cause: err,
-    ...(status !== undefined ? { status } : {}),
-  });
-}
-
-export function isRegionDisabled(err: unknown): err is ContrailError {
-  return err instanceof ContrailError && err.code === "REGION_DISABLED";
-}
-
-export function disabledCode(err: ContrailError): string {
-  return /\((\w+)\)$/.exec(err.message)?.[1] ?? "AuthFailure";
 }

@@ -5,7 +5,7 @@ import { errorMessage, isAbortError } from "../../errors.js";
 import type { RegionOutcome, RunContext, Source } from "../../types.js";
 import { fetchRegionIndex } from "../aws-ec2.js";
 import { loadEnrichment, type EnrichmentIndex } from "./enrichment.js";
-import { disabledCode, isRegionDisabled } from "./history.js";
+import { RegionDisabledError } from "./history.js";
 import { captureRegion } from "./capture.js";
 
 export const MISSING_CREDENTIALS =
@@ -15,11 +15,11 @@ export const MISSING_CREDENTIALS =
  * Regions that every account has and cannot disable (launched before 2019-03-20, wire-formats §2.6). AuthFailure
  * in all regions, one of these among them, means the credentials are wrong, not that regions are off.
  */
-const ALWAYS_ENABLED = new Set(
-  "us-east-1 us-east-2 us-west-1 us-west-2 ca-central-1 sa-east-1 eu-west-1 eu-west-2 eu-west-3 eu-central-1 eu-north-1 ap-south-1 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-southeast-1 ap-southeast-2".split(
-    " ",
-  ),
-);
+const ALWAYS_ENABLED = new Set([
+  ...["us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1"],
+  ...["eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1"],
+  ...["ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2"],
+]);
 
 export const amazonEc2Spot: Source = {
   name: "AmazonEC2Spot",
@@ -37,13 +37,14 @@ export const amazonEc2Spot: Source = {
 
     const outcomes = await mapLimit(regions, ctx.config.sources.AmazonEC2Spot.concurrency, async (region) => {
       try {
-        if (await ctx.doneInSlot(region)) return { region, status: "skipped", reason: "done in this slot" } as const;
+        if (await ctx.doneInSlot(region))
+          return { region, status: "skipped", reason: "done in this slot" } as const;
         const manifest = await captureRegion(ctx, region, enrich);
         return { region, status: "captured", manifest } as const;
       } catch (err) {
         if (isAbortError(err) || ctx.signal.aborted) throw err;
-        if (isRegionDisabled(err)) {
-          const reason = `region not enabled for this account (${disabledCode(err)})`;
+        if (err instanceof RegionDisabledError) {
+          const reason = `region not enabled for this account (${err.awsCode})`;
           ctx.log.warn({ region, reason }, "region skipped");
           return { region, status: "skipped", reason } as const;
         }
@@ -70,7 +71,11 @@ function credentialsCheck(ctx: RunContext, outcomes: RegionOutcome[]): RegionOut
 }
 
 /** Runs `fn` over `items`, at most `limit` at once; results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {

@@ -77,7 +77,12 @@ class OfferWalker {
         this.depth++;
         if (this.depth === 2 && this.rootKey === "products" && t.name === "startObject") {
           this.inProducts = this.sawProducts = true;
-        } else if (this.inProducts && this.depth === 4 && this.productKey === "attributes" && t.name === "startObject") {
+        } else if (
+          this.inProducts &&
+          this.depth === 4 &&
+          this.productKey === "attributes" &&
+          t.name === "startObject"
+        ) {
           this.attrs = new Map();
         }
         return;
@@ -102,11 +107,13 @@ class OfferWalker {
       case "stringValue":
       case "numberValue":
         if (this.depth === 1 && this.rootKey === "version" && !this.sawProducts) this.version = t.value;
-        else if (this.depth === 4 && this.attrs && this.attrKey !== undefined) this.attrs.set(this.attrKey, t.value);
+        else if (this.depth === 4 && this.attrs && this.attrKey !== undefined)
+          this.attrs.set(this.attrKey, t.value);
         return;
       case "trueValue":
       case "falseValue":
-        if (this.depth === 4 && this.attrs && this.attrKey !== undefined) this.attrs.set(this.attrKey, String(t.value));
+        if (this.depth === 4 && this.attrs && this.attrKey !== undefined)
+          this.attrs.set(this.attrKey, String(t.value));
         return;
       default:
         return; // null attributes count as missing
@@ -150,7 +157,7 @@ export async function indexOffer(
     throw err;
   }
   if (!walker.sawProducts || !walker.done) {
-    throw new ContrailError("INVALID_SHAPE", "offer file has no complete top-level \"products\" object");
+    throw new ContrailError("INVALID_SHAPE", 'offer file has no complete top-level "products" object');
   }
   return {
     types: shared.result(),

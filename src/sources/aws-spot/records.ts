@@ -15,7 +15,8 @@ export interface SpotRow {
 export const BASE_KEYS = ["AvailabilityZone", "InstanceType", "ProductDescription", "SpotPrice", "Timestamp"];
 
 export function rowOf(p: SpotPrice): SpotRow | undefined {
-  if (!p.AvailabilityZone || !p.InstanceType || !p.ProductDescription || p.SpotPrice === undefined) return undefined;
+  if (!p.AvailabilityZone || !p.InstanceType || !p.ProductDescription || p.SpotPrice === undefined)
+    return undefined;
   if (!(p.Timestamp instanceof Date) || Number.isNaN(p.Timestamp.getTime())) return undefined;
   return {
     availabilityZone: p.AvailabilityZone,

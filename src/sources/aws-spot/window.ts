@@ -32,7 +32,8 @@ export function windowFor(end: Date, previous: Manifest | undefined): SpotWindow
   if (!previous) return { start: new Date(endMs - FIRST_WINDOW), end, keepBefore: true, basis: "first" };
   // A capture recorded without a window (older writers) ended where it was captured.
   const prevEnd = Date.parse(previous.window?.end ?? previous.capturedAt);
-  if (Number.isNaN(prevEnd)) return { start: new Date(endMs - FIRST_WINDOW), end, keepBefore: true, basis: "first" };
+  if (Number.isNaN(prevEnd))
+    return { start: new Date(endMs - FIRST_WINDOW), end, keepBefore: true, basis: "first" };
   if (prevEnd < endMs - MAX_LOOKBACK) {
     return { start: new Date(endMs - MAX_LOOKBACK), end, keepBefore: true, basis: "clamped" };
   }

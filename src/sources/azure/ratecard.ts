@@ -100,6 +100,7 @@ export const azure: Source = {
         shape: RATECARD_SHAPE,
         open: async (signal) => {
           const token = () => armToken(az, ctx.http, signal);
+          await token(); // sign in first: its failures are the ones to report as they are
           if (capabilities === undefined) {
             const { caps, pages } = await fetchVmCapabilities({
               http: ctx.http,
@@ -113,6 +114,14 @@ export const azure: Source = {
                   { region: REGION, attempt, delayMs, err: errorMessage(err) },
                   "SKU page failed; retrying",
                 ),
+            }).catch((err: unknown) => {
+              if (isAbortError(err) || signal.aborted || (err as ContrailError).code === "AUTH") throw err;
+              // Each page had its retries; a failure now is for the source's cooldown, not another attempt.
+              throw new ContrailError(
+                err instanceof ContrailError ? err.code : "UPSTREAM",
+                `VM capabilities (Compute resource SKUs): ${errorMessage(err)}`,
+                { cause: err },
+              );
             });
             capabilities = capabilitiesJson(caps);
             ctx.log.info({ region: REGION, sizes: caps.size, pages }, "VM capabilities read");

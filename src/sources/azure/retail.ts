@@ -115,6 +115,7 @@ interface Walk {
   signal: AbortSignal;
   concurrency: number;
   first: RetailPage;
+  firstUrl: string;
   /** Filled in as the walk ends: the manifest's page and item counts. */
   meta: CaptureMeta;
 }
@@ -140,11 +141,15 @@ async function* catalogue(w: Walk): AsyncGenerator<string> {
 
   let pattern = learnPattern(first);
   const ahead = new Map<number, Promise<RetailPage>>();
+  // Speculative requests stop with the run or when the chain ends; linked by a listener removed below (not
+  // AbortSignal.any, whose dependants a daemon-long signal keeps alive on Node 20).
   const speculation = new AbortController();
-  const speculative = AbortSignal.any([w.signal, speculation.signal]);
+  const speculative = speculation.signal;
+  const forward = () => speculation.abort(w.signal.reason);
+  w.signal.addEventListener("abort", forward, { once: true });
   let scheduled = 1;
   let link = first.NextPageLink;
-  const seen = new Set<string>();
+  const seen = new Set<string>([canonical(w.firstUrl)]);
   try {
     for (let n = 1; link !== null; n++) {
       const at = canonical(link);
@@ -179,6 +184,7 @@ async function* catalogue(w: Walk): AsyncGenerator<string> {
     }
   } finally {
     // Pages asked for beyond the last one (or before a fallback) are dropped unread.
+    w.signal.removeEventListener("abort", forward);
     speculation.abort();
     ahead.clear();
   }
@@ -217,6 +223,7 @@ export const azureRetail: Source = {
             signal,
             concurrency: Math.max(1, ctx.config.sources.AzureRetail.concurrency),
             first,
+            firstUrl: url,
             meta,
           };
           // Not object mode: the stream then buffers bytes (16 KiB), not pages, ahead of the consumer.

@@ -12,6 +12,7 @@ import type { HttpClient } from "../../types.js";
 
 export const SKUS_API_VERSION = "2021-07-01";
 const MAX_PAGES = 1000;
+const BODY_FAILURES = new Set(["HTTP_TRUNCATED", "HTTP_STALLED", "INVALID_JSON"]);
 
 export interface ResourceSku {
   resourceType?: unknown;
@@ -91,7 +92,13 @@ export async function fetchVmCapabilities(f: SkuFetch): Promise<{ caps: Capabili
         const res = await f.http.request({ url: pageUrl, signal: f.signal, headers, label: "skus" });
         return readSkuPage(res.body, pageUrl);
       },
-      { policy: f.retry, signal: f.signal, ...(f.onRetry ? { onRetry: f.onRetry } : {}) },
+      {
+        policy: f.retry,
+        signal: f.signal,
+        // Statuses and connection failures were retried by the client already; here only a broken body.
+        retryable: (err) => err instanceof ContrailError && BODY_FAILURES.has(err.code) && err.retryable,
+        ...(f.onRetry ? { onRetry: f.onRetry } : {}),
+      },
     );
     for (const sku of page.skus) addSku(caps, sku);
     pages++;
