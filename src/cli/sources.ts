@@ -1,5 +1,8 @@
 // `contrail sources`: one row per source: enabled or what it needs, interval, latest capture in the lake.
 import { formatDuration } from "../config/duration.js";
+import { statusKey } from "../lake/keys.js";
+import type { RunStatus } from "../schedule/scheduler.js";
+import type { Lake, SourceName } from "../types.js";
 import { manifestKeys, readManifest } from "../lake/manifests.js";
 import { SOURCES, sourceStatus } from "../sources/index.js";
 import type { CommonOptions } from "./main.js";
@@ -9,7 +12,7 @@ import { table } from "./table.js";
 export async function sourcesCommand(opts: CommonOptions): Promise<number> {
   const rt = openRuntime(opts);
   try {
-    const rows: string[][] = [["SOURCE", "STATUS", "INTERVAL", "LATEST CAPTURE", "KEY"]];
+    const rows: string[][] = [["SOURCE", "STATUS", "INTERVAL", "LATEST CAPTURE", "KEY", "LAST RUN"]];
     for (const source of SOURCES) {
       const status = sourceStatus(rt.config, source);
       const [latestKey] = await manifestKeys(rt.lake, { source: source.name });
@@ -20,6 +23,7 @@ export async function sourcesCommand(opts: CommonOptions): Promise<number> {
         formatDuration(rt.config.sources[source.name].interval),
         latest?.capturedAt ?? "-",
         latest?.key ?? "-",
+        await lastRun(rt.lake, source.name),
       ]);
     }
     process.stdout.write(`lake: ${rt.lake.description}\n${table(rows)}`);
@@ -27,4 +31,27 @@ export async function sourcesCommand(opts: CommonOptions): Promise<number> {
   } finally {
     await rt.close();
   }
+}
+
+/** What the latest run said beyond its captures: regions skipped (e.g. not enabled for the account), failures. */
+async function lastRun(lake: Lake, source: SourceName): Promise<string> {
+  const bytes = await lake.getBytes(statusKey(source)).catch(() => undefined);
+  if (!bytes) return "-";
+  let status: RunStatus;
+  try {
+    status = JSON.parse(bytes.toString("utf8")) as RunStatus;
+  } catch {
+    return "-";
+  }
+  const notes: string[] = [];
+  if (status.error) notes.push(`failed: ${status.error}`);
+  const failed = status.regions.filter((r) => r.status === "failed").map((r) => r.region);
+  if (failed.length) notes.push(`failed in ${failed.join(", ")}`);
+  const skipped = status.regions.filter((r) => r.status === "skipped" && r.reason !== "done in this slot");
+  const byReason = new Map<string, string[]>();
+  for (const r of skipped)
+    byReason.set(r.reason ?? "skipped", [...(byReason.get(r.reason ?? "skipped") ?? []), r.region]);
+  for (const [reason, regions] of byReason) notes.push(`skipped ${regions.join(", ")}: ${reason}`);
+  const ok = status.regions.filter((r) => r.status === "captured" || r.status === "unchanged").length;
+  return `${status.finishedAt} ${ok} ok${notes.length ? `; ${notes.join("; ")}` : ""}`;
 }

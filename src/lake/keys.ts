@@ -48,3 +48,8 @@ export function partsOfMetaKey(key: string): { source: string; region: string } 
 export function leaseKey(source: SourceName, region: string, slotStart: Date): string {
   return `${META}/leases/${source}/${region}/${isoMillis(slotStart)}.json`;
 }
+
+/** The outcome of a source's latest run (last writer wins): `_contrail/status/<Source>.json`. */
+export function statusKey(source: SourceName): string {
+  return `${META}/status/${source}.json`;
+}

@@ -1,6 +1,8 @@
 // Per-source loops on slots counted from the Unix epoch (SPEC §5 Slots), cooldown after failures (SPEC §2).
 import { errorMessage, isAbortError } from "../errors.js";
 import { sleep } from "../http/retry.js";
+import { statusKey } from "../lake/keys.js";
+import type { Lake } from "../types.js";
 import type { RegionOutcome, Source, SourceName } from "../types.js";
 import { makeContext, type ContextDeps } from "./context.js";
 
@@ -93,6 +95,39 @@ export class Scheduler {
       summary = { source: source.name, outcomes: [], error: err as Error };
     }
     this.events.onRunEnd?.(summary, Date.now() - started);
+    if (!signal.aborted) await writeStatus(this.deps.lake, summary, started).catch(() => undefined);
     return summary;
   }
+}
+
+export interface RunStatus {
+  source: SourceName;
+  startedAt: string;
+  finishedAt: string;
+  error?: string;
+  regions: {
+    region: string;
+    status: RegionOutcome["status"];
+    reason?: string;
+    error?: string;
+    key?: string;
+  }[];
+}
+
+/** Records what the latest run did, region by region, for `contrail sources` (e.g. regions not enabled). */
+async function writeStatus(lake: Lake, summary: RunSummary, started: number): Promise<void> {
+  const status: RunStatus = {
+    source: summary.source,
+    startedAt: new Date(started).toISOString(),
+    finishedAt: new Date().toISOString(),
+    ...(summary.error ? { error: errorMessage(summary.error) } : {}),
+    regions: summary.outcomes.map((o) => ({
+      region: o.region,
+      status: o.status,
+      ...(o.status === "skipped" ? { reason: o.reason } : {}),
+      ...(o.status === "failed" ? { error: errorMessage(o.error) } : {}),
+      ...(o.status === "captured" ? { key: o.manifest.key } : {}),
+    })),
+  };
+  await lake.putBytes(statusKey(summary.source), JSON.stringify(status, null, 2));
 }

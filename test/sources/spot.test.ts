@@ -301,6 +301,12 @@ describe("AmazonEC2Spot through the CLI", { concurrency: 2 }, () => {
         assert.equal(warnings[0]!.reason, `region not enabled for this account (${code})`);
         assert.equal(ec2.callsFor(region).length, 1, "not retried");
       }
+      // `contrail sources` shows them as such, from the latest run's status in the lake.
+      const sources = await runCli(["sources"], { cwd: dir, env: spotEnv(ec2, regions, pricingUrl, dir) });
+      const row = sources.stdout.split("\n").find((l) => l.startsWith("AmazonEC2Spot"));
+      assert.match(row ?? "", /skipped me-south-1: region not enabled for this account \(AuthFailure\)/);
+      assert.match(row ?? "", /skipped ap-east-1: region not enabled for this account \(OptInRequired\)/);
+      assert.match(row ?? "", / 2 ok/);
     } finally {
       await ec2.close();
       cleanup();

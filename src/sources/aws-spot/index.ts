@@ -1,5 +1,6 @@
 // AmazonEC2Spot (SPEC §4): DescribeSpotPriceHistory in every region, all pages, each record enriched with its
 // instance type's attributes; windows without gaps (SPEC §5); not-enabled regions skipped (SPEC §6).
+import { setMaxListeners } from "node:events";
 import { DEFAULT_INTERVALS, type Config } from "../../config/schema.js";
 import { errorMessage, isAbortError } from "../../errors.js";
 import type { RegionOutcome, RunContext, Source } from "../../types.js";
@@ -35,7 +36,10 @@ export const amazonEc2Spot: Source = {
     let enrichment: Promise<EnrichmentIndex | undefined> | undefined;
     const enrich = () => (enrichment ??= loadEnrichment(ctx));
 
-    const outcomes = await mapLimit(regions, ctx.config.sources.AmazonEC2Spot.concurrency, async (region) => {
+    const { concurrency } = ctx.config.sources.AmazonEC2Spot;
+    // Each region in flight listens on the run's signal (its capture, its SDK requests): not a leak.
+    setMaxListeners(Math.max(10, 10 + concurrency * 4), ctx.signal);
+    const outcomes = await mapLimit(regions, concurrency, async (region) => {
       try {
         if (await ctx.doneInSlot(region))
           return { region, status: "skipped", reason: "done in this slot" } as const;
