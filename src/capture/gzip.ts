@@ -40,7 +40,8 @@ export class ParallelGzip extends Transform {
       cb();
       return;
     }
-    this.startBlock();
+    // Blocks are exactly blockSize bytes, so the output depends only on the content, not on how it was chunked.
+    while (this.pendingBytes >= this.blockSize) this.startBlock(this.blockSize);
     this.drainTo(this.concurrency - 1).then(() => cb(), cb);
   }
 
@@ -57,11 +58,13 @@ export class ParallelGzip extends Transform {
     cb(err);
   }
 
-  private startBlock(): void {
-    const block =
-      this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
+  /** Starts compressing the first `size` pending bytes (all of them by default). */
+  private startBlock(size = this.pendingBytes): void {
+    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const block = all.subarray(0, size);
+    const rest = all.subarray(size);
+    this.pending = rest.length > 0 ? [rest] : [];
+    this.pendingBytes = rest.length;
     const p = gzip(block, { level: this.level });
     p.catch(() => undefined); // observed in drainTo; avoid an unhandled rejection meanwhile
     this.inFlight.push(p);

@@ -1,0 +1,82 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { LocalLake } from "../../src/lake/local.js";
+import { ContrailError } from "../../src/errors.js";
+import { filesUnder, tempDir } from "../helpers.js";
+
+const body = (...parts: string[]) => Readable.from(parts.map((p) => Buffer.from(p)));
+
+test("putStream: visible only when complete; never overwrites; a failed stream leaves nothing", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lake = new LocalLake(dir);
+    const signal = new AbortController().signal;
+    assert.deepEqual(await lake.putStream("A/r/1.json.gz", body("hello ", "world"), signal), { storedBytes: 11 });
+    assert.equal((await lake.getBytes("A/r/1.json.gz"))?.toString(), "hello world");
+    await assert.rejects(lake.putStream("A/r/1.json.gz", body("other"), signal), (e: ContrailError) => e.code === "LAKE_EXISTS");
+    assert.equal((await lake.getBytes("A/r/1.json.gz"))?.toString(), "hello world");
+
+    const failing = new Readable({ read() {} });
+    failing.push(Buffer.from("partial"));
+    setTimeout(() => failing.destroy(new Error("upstream broke")), 20);
+    await assert.rejects(lake.putStream("A/r/2.json.gz", failing, signal), /upstream broke/);
+    assert.equal(existsSync(join(dir, "A/r/2.json.gz")), false);
+    assert.deepEqual(filesUnder(join(dir, "_contrail/tmp")), []);
+
+    const ac = new AbortController();
+    const slow = new Readable({ read() {} });
+    slow.push(Buffer.from("partial"));
+    setTimeout(() => ac.abort(), 20);
+    await assert.rejects(lake.putStream("A/r/3.json.gz", slow, ac.signal), (e: ContrailError) => e.code === "ABORTED");
+    assert.equal(existsSync(join(dir, "A/r/3.json.gz")), false);
+    assert.deepEqual(filesUnder(join(dir, "_contrail/tmp")), []);
+  } finally {
+    cleanup();
+  }
+});
+
+test("putBytes ifAbsent is exclusive; list is sorted, prefix-scoped, honours startAfter and hides temp files", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lake = new LocalLake(dir);
+    assert.equal(await lake.putBytes("m/a/2.json", "2", { ifAbsent: true }), true);
+    assert.equal(await lake.putBytes("m/a/2.json", "x", { ifAbsent: true }), false);
+    assert.equal((await lake.getBytes("m/a/2.json"))?.toString(), "2");
+    await lake.putBytes("m/a/1.json", "1");
+    await lake.putBytes("m/a/3.json", "3");
+    await lake.putBytes("m/b/1.json", "b");
+    mkdirSync(join(dir, "_contrail/tmp"), { recursive: true });
+    writeFileSync(join(dir, "_contrail/tmp/1-x.tmp"), "junk");
+    const keys = async (prefix: string, startAfter?: string) => {
+      const out: string[] = [];
+      for await (const e of lake.list(prefix, startAfter ? { startAfter } : {})) out.push(e.key);
+      return out;
+    };
+    assert.deepEqual(await keys("m/a/"), ["m/a/1.json", "m/a/2.json", "m/a/3.json"]);
+    assert.deepEqual(await keys("m/a/", "m/a/1.json"), ["m/a/2.json", "m/a/3.json"]);
+    assert.deepEqual(await keys("_contrail/"), []);
+    assert.equal(await lake.getBytes("nope"), undefined);
+    await assert.rejects(lake.getStream("nope"), (e: ContrailError) => e.code === "LAKE_NOT_FOUND");
+  } finally {
+    cleanup();
+  }
+});
+
+test("cleanup removes temp files of processes that no longer run, and only those", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lake = new LocalLake(dir);
+    const tmp = join(dir, "_contrail/tmp");
+    mkdirSync(tmp, { recursive: true });
+    writeFileSync(join(tmp, `999999-dead.tmp`), "x");
+    writeFileSync(join(tmp, `${process.pid}-mine.tmp`), "x");
+    writeFileSync(join(tmp, `1-init.tmp`), "x");
+    await lake.cleanup();
+    assert.deepEqual(readdirSync(tmp).sort(), [`1-init.tmp`, `${process.pid}-mine.tmp`].sort());
+  } finally {
+    cleanup();
+  }
+});
