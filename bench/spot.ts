@@ -246,7 +246,7 @@ export async function benchSweep(
           stallTimeout: 10_000,
           retry: { attempts: 3, baseDelay: 100, maxDelay: 1000 },
         });
-        const lake = openLake(config, log);
+        const lake = await openLake(config, log);
         const ctx = makeContext({ config, lake, http, log }, amazonEc2Spot, new AbortController().signal);
         const callsBefore = ec2.calls.length;
         const started = process.hrtime.bigint();

@@ -13,7 +13,7 @@ const SHUTDOWN_GRACE_MS = 9_000;
 export async function crawlCommand(
   opts: CommonOptions & { once?: boolean; source?: string[] },
 ): Promise<number> {
-  const rt = openRuntime(opts);
+  const rt = await openRuntime(opts);
   const { config, log, lake } = rt;
   const { selected, off } = selectSources(config, opts.source);
   for (const o of off) log.warn({ source: o.source.name, reason: o.reason }, "source off");

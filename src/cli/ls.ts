@@ -20,7 +20,7 @@ export async function lsCommand(
   opts: CommonOptions & { source?: string; region?: string; json?: boolean },
 ): Promise<number> {
   const source = sourceFilter(opts.source);
-  const rt = openRuntime(opts);
+  const rt = await openRuntime(opts);
   try {
     const keys = await manifestKeys(rt.lake, {
       ...(source ? { source } : {}),

@@ -17,15 +17,15 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export function openRuntime(
+export async function openRuntime(
   opts: CommonOptions,
   onRetry?: (label: string | undefined, err: unknown) => void,
-): Runtime {
+): Promise<Runtime> {
   const config = loadConfig({
     flags: { ...(opts.lake ? { lake: opts.lake } : {}), ...(opts.config ? { config: opts.config } : {}) },
   });
   const log = createLogger(config.logLevel);
-  const lake = openLake(config, log);
+  const lake = await openLake(config, log);
   const http = new NodeHttpClient({
     connectTimeout: config.http.connectTimeout,
     stallTimeout: config.http.stallTimeout,

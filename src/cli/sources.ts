@@ -10,7 +10,7 @@ import { openRuntime } from "./runtime.js";
 import { table } from "./table.js";
 
 export async function sourcesCommand(opts: CommonOptions): Promise<number> {
-  const rt = openRuntime(opts);
+  const rt = await openRuntime(opts);
   try {
     const rows: string[][] = [["SOURCE", "STATUS", "INTERVAL", "LATEST CAPTURE", "KEY", "LAST RUN"]];
     for (const source of SOURCES) {

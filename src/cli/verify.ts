@@ -53,7 +53,7 @@ export async function verifyCapture(lake: Lake, m: Manifest): Promise<VerifyResu
 
 export async function verifyCommand(opts: CommonOptions & { source?: string }): Promise<number> {
   const source = sourceFilter(opts.source);
-  const rt = openRuntime(opts);
+  const rt = await openRuntime(opts);
   try {
     const keys = await manifestKeys(rt.lake, source ? { source } : {});
     let bad = 0;

@@ -3,10 +3,12 @@ import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import type { Lake } from "../types.js";
 import { LocalLake } from "./local.js";
-import { S3Lake } from "./s3.js";
 
-export function openLake(config: Config, log?: Logger): Lake {
+
+/** Opens the lake; the S3 SDK is loaded only for an S3 lake (it costs memory and start-up time). */
+export async function openLake(config: Config, log?: Logger): Promise<Lake> {
   if (config.lake.kind === "local") return new LocalLake(config.lake.dir);
+  const { S3Lake } = await import("./s3.js");
   return new S3Lake({
     bucket: config.lake.bucket,
     prefix: config.lake.prefix,

@@ -52,7 +52,8 @@ async function crawl(
       env: cleanEnv({ CONTRAIL_AZURE_RETAIL_URL: retail.baseUrl }),
     });
     const lake = join(dir, "lake");
-    const files = filesUnder(lake);
+    // The latest run's status record is written whatever the outcome; everything else is capture data.
+    const files = filesUnder(lake).filter((f) => !f.startsWith("_contrail/status/"));
     const key = files.find((f) => f.startsWith("AzureRetail/global/") && f.endsWith(".json.gz"));
     const c: Crawl = { r, lake, files };
     if (key) {

@@ -176,7 +176,11 @@ describe("Azure through the CLI", { concurrency: 3 }, () => {
       assert.equal(capture(run.lake, "Azure").text, expectedRateCard(az));
       const msgs = r.logs.map((l) => l.msg);
       assert.ok(msgs.includes("capture attempt failed; retrying"), "the RateCard was fetched again");
-      assert.ok(msgs.includes("SKU page failed; retrying"), "the reset SKU page was fetched again");
+      // The reset may land before or after the response head (a race in TCP), so count requests, not log lines.
+      assert.ok(
+        az.arm.server.requestsTo(skus).length >= 3,
+        "the throttled and the reset SKU page were fetched again",
+      );
       assert.equal(az.arm.server.requestsTo(skus).length, 4, "429, reset, page 1, page 2");
       assert.ok(az.arm.blob.requests.every((q) => q.headers.authorization === undefined));
     }));

@@ -30,7 +30,7 @@ export async function captureRegion(
   } else {
     log.info({ window: span, basis: window.basis }, "spot window");
   }
-  const client = ec2Client(ctx.config, region);
+  const client = await ec2Client(ctx.config, region);
   try {
     return await ctx.capture({
       region,

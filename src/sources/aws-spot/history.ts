@@ -1,5 +1,5 @@
 // DescribeSpotPriceHistory through the AWS SDK: one client per region, every page of one time slice.
-import { EC2Client, paginateDescribeSpotPriceHistory } from "@aws-sdk/client-ec2";
+import type { EC2Client } from "@aws-sdk/client-ec2";
 import { ContrailError, isAbortError } from "../../errors.js";
 import type { Config } from "../../config/schema.js";
 import { rowOf, type SpotRow } from "./records.js";
@@ -9,7 +9,12 @@ export const PAGE_SIZE = 1000;
 /** Error codes EC2 answers for a region the account has not enabled (wire-formats §2.4). */
 const NOT_ENABLED = new Set(["AuthFailure", "OptInRequired"]);
 
-export function ec2Client(config: Config, region: string): EC2Client {
+/** The EC2 SDK is loaded on first use: runs without the spot source never pay for it (memory, start-up). */
+let sdk: Promise<typeof import("@aws-sdk/client-ec2")> | undefined;
+const loadSdk = () => (sdk ??= import("@aws-sdk/client-ec2"));
+
+export async function ec2Client(config: Config, region: string): Promise<EC2Client> {
+  const { EC2Client } = await loadSdk();
   const { aws, http } = config;
   return new EC2Client({
     region,
@@ -42,6 +47,7 @@ export async function fetchSlice(
   const rows: SpotRow[] = [];
   let pages = 0;
   try {
+    const { paginateDescribeSpotPriceHistory } = await loadSdk();
     const paginator = paginateDescribeSpotPriceHistory(
       { client, pageSize: PAGE_SIZE },
       { StartTime: slice.start, EndTime: slice.end, MaxResults: PAGE_SIZE },

@@ -2,7 +2,7 @@
 // cache keeps the token and renews it before expiry). Failures become messages that name the setting to check,
 // from the AADSTS code, and never carry the secret.
 import { createHash } from "node:crypto";
-import { ClientSecretCredential } from "@azure/identity";
+import type { ClientSecretCredential } from "@azure/identity";
 import { abortError, ContrailError, errorMessage } from "../../errors.js";
 import { readAll } from "../../http/client.js";
 import type { Config } from "../../config/schema.js";
@@ -42,7 +42,11 @@ const credentials = new Map<string, ClientSecretCredential>();
 
 type AzureSettings = Config["azure"];
 
-function credentialFor(az: AzureSettings): ClientSecretCredential {
+/** @azure/identity is loaded on first use: runs without the Azure source never pay for it. */
+let identity: Promise<typeof import("@azure/identity")> | undefined;
+
+async function credentialFor(az: AzureSettings): Promise<ClientSecretCredential> {
+  const { ClientSecretCredential } = await (identity ??= import("@azure/identity"));
   const { tenantId, clientId, clientSecret } = requireSettings(az);
   // The secret is part of the identity of a credential, but only as a hash: keys may end up in a debugger.
   const secretHash = createHash("sha256").update(clientSecret).digest("hex").slice(0, 16);
@@ -74,7 +78,7 @@ function requireSettings(az: AzureSettings): { tenantId: string; clientId: strin
 
 /** A bearer token for Resource Manager (cached and renewed by the credential). */
 export async function armToken(az: AzureSettings, http: HttpClient, signal: AbortSignal): Promise<string> {
-  const cred = credentialFor(az);
+  const cred = await credentialFor(az);
   try {
     const token = await cred.getToken(armScope(az.managementUrl), { abortSignal: signal });
     if (!token?.token)
