@@ -18,6 +18,8 @@ export async function openLake(config: Config, log?: Logger): Promise<Lake> {
     ...(config.aws.credentials ? { credentials: { ...config.aws.credentials } } : {}),
     ...(config.aws.profile ? { profile: config.aws.profile } : {}),
     maxAttempts: config.http.attempts,
+    connectTimeout: config.http.connectTimeout,
+    stallTimeout: config.http.stallTimeout,
     ...(log ? { log } : {}),
   });
 }

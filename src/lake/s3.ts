@@ -23,6 +23,9 @@ export interface S3LakeOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   profile?: string;
   maxAttempts?: number;
+  /** Time to connect, and the longest a request or response may sit idle (a stalled transfer). */
+  connectTimeout?: number;
+  stallTimeout?: number;
   /** Multipart part size; memory held per upload is about partSize × queueSize. */
   partSize?: number;
   queueSize?: number;
@@ -49,6 +52,11 @@ export class S3Lake implements Lake {
       ...(opts.credentials ? { credentials: opts.credentials } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
       maxAttempts: opts.maxAttempts ?? 5,
+      requestHandler: {
+        connectionTimeout: opts.connectTimeout ?? 30_000,
+        // An inactivity timeout: fires when S3 (or the network) stops answering mid-request or mid-response.
+        socketTimeout: opts.stallTimeout ?? 60_000,
+      },
     });
   }
 

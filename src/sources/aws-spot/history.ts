@@ -27,7 +27,8 @@ export async function ec2Client(config: Config, region: string): Promise<EC2Clie
     maxAttempts: http.attempts,
     // Adaptive: exponential backoff on RequestLimitExceeded and 5xx, plus client-side rate limiting after throttling.
     retryMode: "adaptive",
-    requestHandler: { connectionTimeout: http.connectTimeout, requestTimeout: http.stallTimeout },
+    // socketTimeout is an inactivity timeout: it also fires when a response body stalls (requestTimeout only warns).
+    requestHandler: { connectionTimeout: http.connectTimeout, socketTimeout: http.stallTimeout },
   });
 }
 
@@ -55,6 +56,15 @@ export async function fetchSlice(
     );
     for await (const page of paginator) {
       pages++;
+      // An empty answer is `<spotPriceHistorySet/>` (→ []); no set at all means the body was not an EC2 response
+      // (an HTML error page with status 200 parses into an empty object): never take that for "no prices".
+      if (page.SpotPriceHistory === undefined) {
+        throw new ContrailError(
+          "UPSTREAM",
+          `DescribeSpotPriceHistory in ${region} answered something that is not an EC2 response (no spotPriceHistorySet)`,
+          { retryable: true },
+        );
+      }
       for (const p of page.SpotPriceHistory ?? []) {
         const row = rowOf(p);
         if (row) rows.push(row);
