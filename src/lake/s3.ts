@@ -212,7 +212,8 @@ export class S3Lake implements Lake {
       return new ContrailError("LAKE_NOT_FOUND", `${where} is not in the lake`, { cause: err });
     }
     if (e.name === "NoSuchBucket") {
-      return new ContrailError("LAKE_NO_BUCKET", `bucket ${this.bucket} does not exist (writing ${where})`, { cause: err });
+      const doing = permission === "s3:PutObject" ? "writing" : permission === "s3:ListBucket" ? "listing" : "reading";
+      return new ContrailError("LAKE_NO_BUCKET", `bucket ${this.bucket} does not exist (${doing} ${where})`, { cause: err });
     }
     if (e.name === "AccessDenied" || status === 403) {
       return new ContrailError(

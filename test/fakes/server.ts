@@ -200,7 +200,9 @@ export class FakeServer {
 
   private async cutOff(res: http.ServerResponse, fault: Fault & { kind: "truncate" | "reset" | "stall" }) {
     if (fault.kind === "reset") {
-      if (res.socket?.resetAndDestroy) res.socket.resetAndDestroy();
+      // Over TLS the TCP socket sits under the TLS socket, whose resetAndDestroy() throws (not a TCP handle).
+      const tcp = (res.socket as (Socket & { _parent?: Socket }) | null)?._parent ?? res.socket;
+      if (tcp?.resetAndDestroy) tcp.resetAndDestroy();
       else res.socket?.destroy();
       return;
     }

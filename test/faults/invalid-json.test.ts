@@ -3,19 +3,32 @@
 // EC2 Query API answers XML, so the fake's JSON is as invalid a body for it as broken JSON is for the others.
 // Run: NODE_EXTRA_CA_CERTS=test/fakes/tls/cert.pem node --import tsx --test test/faults/invalid-json.test.ts
 import { describe, test } from "node:test";
+import type { SourceName } from "../../src/types.js";
 import { LAKES, PERSISTENT, SOURCES, bodyFault, useHarness } from "./harness.js";
+
+/** What each source's failure says: the JSON checker's, the Retail page reader's, the AWS SDK's XML parser's. */
+const INVALID: Record<SourceName, RegExp> = {
+  AmazonEC2: /JSON ends early/,
+  AmazonEC2Spot: /XML parse error/,
+  Azure: /JSON ends early/,
+  AzureRetail: /did not return valid JSON/,
+};
 
 describe("fault: invalid JSON body", () => {
   const h = useHarness("invalid-json");
   for (const source of SOURCES) {
     for (const lake of LAKES) {
-      test(`${source}, ${lake} lake: invalid JSON body → failed, nothing stored`, async () => {
-        await h.scenario({
-          source,
-          lake,
-          inject: (f) => bodyFault(f, source, { kind: "invalidJson" }, PERSISTENT),
-          expect: "failed",
-        });
+      test(`${source}, ${lake} lake: invalid JSON body → failed, nothing stored`, async (t) => {
+        await h.scenario(
+          {
+            source,
+            lake,
+            inject: (f) => bodyFault(f, source, { kind: "invalidJson" }, PERSISTENT),
+            expect: "failed",
+            message: INVALID[source],
+          },
+          t,
+        );
       });
     }
   }

@@ -8,21 +8,28 @@ describe("fault: connection reset mid-body", () => {
   const h = useHarness("reset");
   for (const source of SOURCES) {
     for (const lake of LAKES) {
-      test(`${source}, ${lake} lake: connection reset mid-body on every attempt → failed, nothing stored`, async () => {
-        await h.scenario({
-          source,
-          lake,
-          inject: (f) => bodyFault(f, source, { kind: "reset", afterBytes: CUT_AT[source] }, PERSISTENT),
-          expect: "failed",
-        });
+      test(`${source}, ${lake} lake: connection reset mid-body on every attempt → failed, nothing stored`, async (t) => {
+        await h.scenario(
+          {
+            source,
+            lake,
+            inject: (f) => bodyFault(f, source, { kind: "reset", afterBytes: CUT_AT[source] }, PERSISTENT),
+            expect: "failed",
+            message: /ECONNRESET/,
+          },
+          t,
+        );
       });
-      test(`${source}, ${lake} lake: connection reset mid-body once → retried, complete and exact`, async () => {
-        await h.scenario({
-          source,
-          lake,
-          inject: (f) => bodyFault(f, source, { kind: "reset", afterBytes: CUT_AT[source] }, 1),
-          expect: "complete",
-        });
+      test(`${source}, ${lake} lake: connection reset mid-body once → retried, complete and exact`, async (t) => {
+        await h.scenario(
+          {
+            source,
+            lake,
+            inject: (f) => bodyFault(f, source, { kind: "reset", afterBytes: CUT_AT[source] }, 1),
+            expect: "complete",
+          },
+          t,
+        );
       });
     }
   }

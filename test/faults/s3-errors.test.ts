@@ -25,23 +25,26 @@ const uploadsOf = (
 describe("fault: S3 errors", () => {
   const h = useHarness("s3-errors");
 
-  test(`AmazonEC2 ${BIG} (multipart), s3 lake: S3 500 on one UploadPart → retried, complete and exact`, async () => {
+  test(`AmazonEC2 ${BIG} (multipart), s3 lake: S3 500 on one UploadPart → retried, complete and exact`, async (t) => {
     const before = uploadsOf(h.fakes, "UploadPart").length;
     try {
-      await h.scenario({
-        source: "AmazonEC2",
-        lake: "s3",
-        region: BIG,
-        inject: (f) => {
-          addBig(f);
-          f.s3.proxy.fault(
-            { op: "UploadPart", key: captureKeyRe("AmazonEC2", BIG) },
-            { kind: "s3Error", status: 500, code: "InternalError" },
-            1,
-          );
+      await h.scenario(
+        {
+          source: "AmazonEC2",
+          lake: "s3",
+          region: BIG,
+          inject: (f) => {
+            addBig(f);
+            f.s3.proxy.fault(
+              { op: "UploadPart", key: captureKeyRe("AmazonEC2", BIG) },
+              { kind: "s3Error", status: 500, code: "InternalError" },
+              1,
+            );
+          },
+          expect: "complete",
         },
-        expect: "complete",
-      });
+        t,
+      );
     } finally {
       h.fakes.pricing.removeRegion(BIG);
     }
@@ -54,25 +57,28 @@ describe("fault: S3 errors", () => {
     );
   });
 
-  test(`AmazonEC2 ${BIG} (multipart), s3 lake: S3 500 on every UploadPart → failed, every multipart upload aborted`, async () => {
+  test(`AmazonEC2 ${BIG} (multipart), s3 lake: S3 500 on every UploadPart → failed, every multipart upload aborted`, async (t) => {
     const created = uploadsOf(h.fakes, "CreateMultipartUpload").length;
     const aborted = uploadsOf(h.fakes, "AbortMultipartUpload").length;
     try {
-      await h.scenario({
-        source: "AmazonEC2",
-        lake: "s3",
-        region: BIG,
-        inject: (f) => {
-          addBig(f);
-          f.s3.proxy.fault(
-            { op: "UploadPart", key: captureKeyRe("AmazonEC2", BIG) },
-            { kind: "s3Error", status: 500, code: "InternalError" },
-            PERSISTENT,
-          );
+      await h.scenario(
+        {
+          source: "AmazonEC2",
+          lake: "s3",
+          region: BIG,
+          inject: (f) => {
+            addBig(f);
+            f.s3.proxy.fault(
+              { op: "UploadPart", key: captureKeyRe("AmazonEC2", BIG) },
+              { kind: "s3Error", status: 500, code: "InternalError" },
+              PERSISTENT,
+            );
+          },
+          expect: "failed",
+          message: /InternalError/,
         },
-        expect: "failed",
-        message: /InternalError/,
-      });
+        t,
+      );
     } finally {
       h.fakes.pricing.removeRegion(BIG);
     }
@@ -82,20 +88,56 @@ describe("fault: S3 errors", () => {
     assert.equal(a.filter((r) => r.status === 204).length, c.length, "each one aborted");
   });
 
-  for (const source of SOURCES) {
-    const region = REGION[source];
-    test(`${source}, s3 lake: S3 500 on the capture's PutObject once → retried, complete and exact`, async () => {
-      await h.scenario({
-        source,
+  // Each S3 request has a timeout too: the lake's S3 client gets http.stallTimeout as its socket (inactivity) timeout.
+  test("AmazonEC2, s3 lake: S3 answers ListObjectsV2 and then stalls → each attempt given up by the stall timeout, failed", async (t) => {
+    const stall = 120_000;
+    const lists = () => h.fakes.s3.proxy.requestsFor("ListObjectsV2");
+    const from = lists().length;
+    const run = await h.scenario(
+      {
+        source: "AmazonEC2",
         lake: "s3",
         inject: (f) =>
           void f.s3.proxy.fault(
-            { op: "PutObject", key: captureKeyRe(source, region) },
-            { kind: "s3Error", status: 500, code: "InternalError" },
-            1,
+            { op: "ListObjectsV2" },
+            { kind: "stall", afterBytes: 100, ms: stall },
+            PERSISTENT,
           ),
-        expect: "complete",
-      });
+        expect: "failed",
+        message: /TimeoutError/,
+      },
+      t,
+    );
+    assert.ok(run.ms < stall / 4, `gave up after ${run.ms} ms; the stall lasts ${stall} ms`);
+    const at = lists()
+      .slice(from)
+      .map((r) => r.at);
+    assert.ok(at.length >= 2, `the stalled listing was retried (${at.length} requests)`);
+    for (let i = 1; i < at.length; i++) {
+      assert.ok(
+        at[i]! - at[i - 1]! < 2_500,
+        `a stalled attempt held on for ${at[i]! - at[i - 1]!} ms of ${stall}`,
+      );
+    }
+  });
+
+  for (const source of SOURCES) {
+    const region = REGION[source];
+    test(`${source}, s3 lake: S3 500 on the capture's PutObject once → retried, complete and exact`, async (t) => {
+      await h.scenario(
+        {
+          source,
+          lake: "s3",
+          inject: (f) =>
+            void f.s3.proxy.fault(
+              { op: "PutObject", key: captureKeyRe(source, region) },
+              { kind: "s3Error", status: 500, code: "InternalError" },
+              1,
+            ),
+          expect: "complete",
+        },
+        t,
+      );
       const puts = h.fakes.s3.proxy
         .requestsFor("PutObject")
         .filter((r) => captureKeyRe(source, region).test(r.key ?? ""));
@@ -106,57 +148,66 @@ describe("fault: S3 errors", () => {
       );
     });
 
-    test(`${source}, s3 lake: AccessDenied on PutObject → failed, the message names bucket, key and s3:PutObject`, async () => {
-      await h.scenario({
-        source,
-        lake: "s3",
-        inject: (f) =>
-          void f.s3.proxy.fault(
-            { op: ["PutObject", "CreateMultipartUpload"], key: captureKeyRe(source, region) },
-            { kind: "s3Error", status: 403, code: "AccessDenied" },
-            PERSISTENT,
+    test(`${source}, s3 lake: AccessDenied on PutObject → failed, the message names bucket, key and s3:PutObject`, async (t) => {
+      await h.scenario(
+        {
+          source,
+          lake: "s3",
+          inject: (f) =>
+            void f.s3.proxy.fault(
+              { op: ["PutObject", "CreateMultipartUpload"], key: captureKeyRe(source, region) },
+              { kind: "s3Error", status: 403, code: "AccessDenied" },
+              PERSISTENT,
+            ),
+          expect: "failed",
+          message: new RegExp(
+            `access denied to s3://${BUCKET}/\\S*${source}/${region}/\\S+\\.json\\.gz in bucket ${BUCKET}: the credentials need s3:PutObject`,
           ),
-        expect: "failed",
-        message: new RegExp(
-          `access denied to s3://${BUCKET}/\\S*${source}/${region}/\\S+\\.json\\.gz in bucket ${BUCKET}: the credentials need s3:PutObject`,
-        ),
-      });
+        },
+        t,
+      );
     });
 
     // Only sources that look at the lake's history list it: AmazonEC2 (the last version) and spot (the window).
     // Azure and AzureRetail capture without listing, so --once completes without s3:ListBucket.
     const lists = source === "AmazonEC2" || source === "AmazonEC2Spot";
-    test(`${source}, s3 lake: AccessDenied on ListObjectsV2 → ${lists ? "failed, the message names s3:ListBucket" : "complete (it never lists the lake)"}`, async () => {
-      await h.scenario({
-        source,
-        lake: "s3",
-        inject: (f) =>
-          void f.s3.proxy.fault(
-            { op: "ListObjectsV2" },
-            { kind: "s3Error", status: 403, code: "AccessDenied" },
-            PERSISTENT,
-          ),
-        expect: lists ? "failed" : "complete",
-        ...(lists
-          ? {
-              message: new RegExp(
-                `access denied to s3://${BUCKET}/\\S*_contrail/manifests/${source}/${region}/ in bucket ${BUCKET}: the credentials need s3:ListBucket`,
-              ),
-            }
-          : {}),
-      });
+    test(`${source}, s3 lake: AccessDenied on ListObjectsV2 → ${lists ? "failed, the message names s3:ListBucket" : "complete (it never lists the lake)"}`, async (t) => {
+      await h.scenario(
+        {
+          source,
+          lake: "s3",
+          inject: (f) =>
+            void f.s3.proxy.fault(
+              { op: "ListObjectsV2" },
+              { kind: "s3Error", status: 403, code: "AccessDenied" },
+              PERSISTENT,
+            ),
+          expect: lists ? "failed" : "complete",
+          ...(lists
+            ? {
+                message: new RegExp(
+                  `access denied to s3://${BUCKET}/\\S*_contrail/manifests/${source}/${region}/ in bucket ${BUCKET}: the credentials need s3:ListBucket`,
+                ),
+              }
+            : {}),
+        },
+        t,
+      );
     });
 
-    test(`${source}, s3 lake: NoSuchBucket → failed, the message names the bucket; nothing created`, async () => {
+    test(`${source}, s3 lake: NoSuchBucket → failed, the message names the bucket; nothing created`, async (t) => {
       const missing = `no-such-bucket-${source.toLowerCase()}`;
-      await h.scenario({
-        source,
-        lake: "s3",
-        lakeUrl: `s3://${missing}/prices`,
-        noLake: true,
-        expect: "failed",
-        message: new RegExp(`bucket ${missing} does not exist`),
-      });
+      await h.scenario(
+        {
+          source,
+          lake: "s3",
+          lakeUrl: `s3://${missing}/prices`,
+          noLake: true,
+          expect: "failed",
+          message: new RegExp(`bucket ${missing} does not exist`),
+        },
+        t,
+      );
       assert.deepEqual(
         h.fakes.s3.proxy.openUploads().filter((u) => u.bucket === missing),
         [],

@@ -56,66 +56,81 @@ describe("fault: throttling (429, 503, Retry-After)", () => {
   const mark = (f: Fakes, source: SourceName) => (from = logLength(f, source));
 
   // AmazonEC2: the price list (S3 behind CloudFront) answers 429/503 with or without Retry-After.
-  test("AmazonEC2, local lake: 429 with Retry-After: 1 → complete; the retry waited ≥ 1 s", async () => {
-    await h.scenario({
-      source: "AmazonEC2",
-      lake: "local",
-      inject: (f) => {
-        mark(f, "AmazonEC2");
-        bodyFault(f, "AmazonEC2", { kind: "status", status: 429, headers: { "retry-after": "1" } }, 1);
+  test("AmazonEC2, local lake: 429 with Retry-After: 1 → complete; the retry waited ≥ 1 s", async (t) => {
+    await h.scenario(
+      {
+        source: "AmazonEC2",
+        lake: "local",
+        inject: (f) => {
+          mark(f, "AmazonEC2");
+          bodyFault(f, "AmazonEC2", { kind: "status", status: 429, headers: { "retry-after": "1" } }, 1);
+        },
+        expect: "complete",
       },
-      expect: "complete",
-    });
+      t,
+    );
     assertRetryWaited(h.fakes, "AmazonEC2", from, WAITED_MS);
   });
-  test("AmazonEC2, s3 lake: 503 with Retry-After: 1 → complete; the retry waited ≥ 1 s", async () => {
-    await h.scenario({
-      source: "AmazonEC2",
-      lake: "s3",
-      inject: (f) => {
-        mark(f, "AmazonEC2");
-        bodyFault(f, "AmazonEC2", { kind: "status", status: 503, headers: { "retry-after": "1" } }, 1);
+  test("AmazonEC2, s3 lake: 503 with Retry-After: 1 → complete; the retry waited ≥ 1 s", async (t) => {
+    await h.scenario(
+      {
+        source: "AmazonEC2",
+        lake: "s3",
+        inject: (f) => {
+          mark(f, "AmazonEC2");
+          bodyFault(f, "AmazonEC2", { kind: "status", status: 503, headers: { "retry-after": "1" } }, 1);
+        },
+        expect: "complete",
       },
-      expect: "complete",
-    });
+      t,
+    );
     assertRetryWaited(h.fakes, "AmazonEC2", from, WAITED_MS);
   });
-  test("AmazonEC2, local lake: 429 then 503 without Retry-After → complete after a short backoff", async () => {
-    await h.scenario({
-      source: "AmazonEC2",
-      lake: "local",
-      inject: (f) => {
-        mark(f, "AmazonEC2");
-        bodyFault(f, "AmazonEC2", { kind: "status", status: 429 }, 1);
-        bodyFault(f, "AmazonEC2", { kind: "status", status: 503 }, 1);
+  test("AmazonEC2, local lake: 429 then 503 without Retry-After → complete after a short backoff", async (t) => {
+    await h.scenario(
+      {
+        source: "AmazonEC2",
+        lake: "local",
+        inject: (f) => {
+          mark(f, "AmazonEC2");
+          bodyFault(f, "AmazonEC2", { kind: "status", status: 429 }, 1);
+          bodyFault(f, "AmazonEC2", { kind: "status", status: 503 }, 1);
+        },
+        expect: "complete",
       },
-      expect: "complete",
-    });
+      t,
+    );
     assertRetriedQuickly(h.fakes, "AmazonEC2", from, 2);
   });
-  test("AmazonEC2, s3 lake: 503 on every attempt → failed, nothing stored", async () => {
-    await h.scenario({
-      source: "AmazonEC2",
-      lake: "s3",
-      inject: (f) => bodyFault(f, "AmazonEC2", { kind: "status", status: 503 }, PERSISTENT),
-      expect: "failed",
-      message: /HTTP 503/,
-    });
+  test("AmazonEC2, s3 lake: 503 on every attempt → failed, nothing stored", async (t) => {
+    await h.scenario(
+      {
+        source: "AmazonEC2",
+        lake: "s3",
+        inject: (f) => bodyFault(f, "AmazonEC2", { kind: "status", status: 503 }, PERSISTENT),
+        expect: "failed",
+        message: /HTTP 503/,
+      },
+      t,
+    );
   });
 
   // AmazonEC2Spot: EC2 throttles with 503 RequestLimitExceeded (no Retry-After); the AWS SDK retries it.
-  test("AmazonEC2Spot, local lake: EC2 RequestLimitExceeded (503) twice → complete", async () => {
+  test("AmazonEC2Spot, local lake: EC2 RequestLimitExceeded (503) twice → complete", async (t) => {
     const region = REGION.AmazonEC2Spot;
     let calls = 0;
-    await h.scenario({
-      source: "AmazonEC2Spot",
-      lake: "local",
-      inject: (f) => {
-        calls = f.ec2.callsFor(region).length;
-        f.ec2.throttle(region, 2);
+    await h.scenario(
+      {
+        source: "AmazonEC2Spot",
+        lake: "local",
+        inject: (f) => {
+          calls = f.ec2.callsFor(region).length;
+          f.ec2.throttle(region, 2);
+        },
+        expect: "complete",
       },
-      expect: "complete",
-    });
+      t,
+    );
     const seen = h.fakes.ec2.callsFor(region).slice(calls);
     assert.deepEqual(
       seen.slice(0, 3).map((c) => c.error ?? c.status),
@@ -123,134 +138,161 @@ describe("fault: throttling (429, 503, Retry-After)", () => {
       "throttled twice, then answered",
     );
   });
-  test("AmazonEC2Spot, s3 lake: 429 with Retry-After: 1 → complete; the retry waited ≥ 1 s", async () => {
-    await h.scenario({
-      source: "AmazonEC2Spot",
-      lake: "s3",
-      inject: (f) => {
-        mark(f, "AmazonEC2Spot");
-        bodyFault(
-          f,
-          "AmazonEC2Spot",
-          {
-            kind: "status",
-            status: 429,
-            headers: { "retry-after": "1", "content-type": "text/xml;charset=UTF-8" },
-            body: EC2_THROTTLED,
-          },
-          1,
-        );
+  test("AmazonEC2Spot, s3 lake: 429 with Retry-After: 1 → complete; the retry waited ≥ 1 s", async (t) => {
+    await h.scenario(
+      {
+        source: "AmazonEC2Spot",
+        lake: "s3",
+        inject: (f) => {
+          mark(f, "AmazonEC2Spot");
+          bodyFault(
+            f,
+            "AmazonEC2Spot",
+            {
+              kind: "status",
+              status: 429,
+              headers: { "retry-after": "1", "content-type": "text/xml;charset=UTF-8" },
+              body: EC2_THROTTLED,
+            },
+            1,
+          );
+        },
+        expect: "complete",
       },
-      expect: "complete",
-    });
+      t,
+    );
     assertRetryWaited(h.fakes, "AmazonEC2Spot", from, WAITED_MS);
   });
-  test("AmazonEC2Spot, local lake: RequestLimitExceeded on every attempt → failed, nothing stored", async () => {
-    await h.scenario({
-      source: "AmazonEC2Spot",
-      lake: "local",
-      inject: (f) =>
-        bodyFault(
-          f,
-          "AmazonEC2Spot",
-          {
-            kind: "status",
-            status: 503,
-            headers: { "content-type": "text/xml;charset=UTF-8" },
-            body: EC2_THROTTLED,
-          },
-          PERSISTENT,
-        ),
-      expect: "failed",
-      message: /RequestLimitExceeded/,
-    });
+  test("AmazonEC2Spot, local lake: RequestLimitExceeded on every attempt → failed, nothing stored", async (t) => {
+    await h.scenario(
+      {
+        source: "AmazonEC2Spot",
+        lake: "local",
+        inject: (f) =>
+          bodyFault(
+            f,
+            "AmazonEC2Spot",
+            {
+              kind: "status",
+              status: 503,
+              headers: { "content-type": "text/xml;charset=UTF-8" },
+              body: EC2_THROTTLED,
+            },
+            PERSISTENT,
+          ),
+        expect: "failed",
+        message: /RequestLimitExceeded/,
+      },
+      t,
+    );
   });
 
   // Azure: Resource Manager throttles with 429 and Retry-After; the RateCard's blob host may answer 503.
-  test("Azure, local lake: Resource Manager 429 with Retry-After: 1 on the RateCard → complete; the retry waited ≥ 1 s", async () => {
-    await h.scenario({
-      source: "Azure",
-      lake: "local",
-      inject: (f) => {
-        mark(f, "Azure");
-        f.azure.arm.throttle(1, { retryAfter: 1, only: "ratecard" });
+  test("Azure, local lake: Resource Manager 429 with Retry-After: 1 on the RateCard → complete; the retry waited ≥ 1 s", async (t) => {
+    await h.scenario(
+      {
+        source: "Azure",
+        lake: "local",
+        inject: (f) => {
+          mark(f, "Azure");
+          f.azure.arm.throttle(1, { retryAfter: 1, only: "ratecard" });
+        },
+        expect: "complete",
       },
-      expect: "complete",
-    });
+      t,
+    );
     assertRetryWaited(h.fakes, "Azure", from, WAITED_MS);
   });
-  test("Azure, s3 lake: RateCard blob 503 twice without Retry-After → complete after a short backoff", async () => {
+  test("Azure, s3 lake: RateCard blob 503 twice without Retry-After → complete after a short backoff", async (t) => {
     let blob = 0;
-    await h.scenario({
-      source: "Azure",
-      lake: "s3",
-      inject: (f) => {
-        blob = bodyRequests(f, "Azure").length;
-        bodyFault(f, "Azure", { kind: "status", status: 503 }, 2);
+    await h.scenario(
+      {
+        source: "Azure",
+        lake: "s3",
+        inject: (f) => {
+          blob = bodyRequests(f, "Azure").length;
+          bodyFault(f, "Azure", { kind: "status", status: 503 }, 2);
+        },
+        expect: "complete",
       },
-      expect: "complete",
-    });
+      t,
+    );
     const at = bodyRequests(h.fakes, "Azure")
       .slice(blob)
       .map((r) => r.at);
     assert.equal(at.length, 3, "503, 503, then the RateCard");
     assert.ok(at[2]! - at[0]! < WAITED_MS, `backoff only (${at[2]! - at[0]!} ms)`);
   });
-  test("Azure, s3 lake: Resource Manager 429 on every attempt → failed, nothing stored", async () => {
-    await h.scenario({
-      source: "Azure",
-      lake: "s3",
-      inject: (f) =>
-        void f.azure.arm.server.fault({ path: RATECARD }, { kind: "status", status: 429 }, PERSISTENT),
-      expect: "failed",
-      message: /HTTP 429/,
-    });
+  test("Azure, s3 lake: Resource Manager 429 on every attempt → failed, nothing stored", async (t) => {
+    await h.scenario(
+      {
+        source: "Azure",
+        lake: "s3",
+        inject: (f) =>
+          void f.azure.arm.server.fault({ path: RATECARD }, { kind: "status", status: 429 }, PERSISTENT),
+        expect: "failed",
+        message: /HTTP 429/,
+      },
+      t,
+    );
   });
 
   // AzureRetail: 429 with Retry-After, or with only Azure's own x-ms-ratelimit-retailPrices-retry-after.
-  test("AzureRetail, local lake: 429 with Retry-After: 1 → complete; the retry waited ≥ 1 s", async () => {
-    await h.scenario({
-      source: "AzureRetail",
-      lake: "local",
-      inject: (f) => {
-        mark(f, "AzureRetail");
-        f.azure.retail.throttle(1, { retryAfter: 1 });
+  test("AzureRetail, local lake: 429 with Retry-After: 1 → complete; the retry waited ≥ 1 s", async (t) => {
+    await h.scenario(
+      {
+        source: "AzureRetail",
+        lake: "local",
+        inject: (f) => {
+          mark(f, "AzureRetail");
+          f.azure.retail.throttle(1, { retryAfter: 1 });
+        },
+        expect: "complete",
       },
-      expect: "complete",
-    });
+      t,
+    );
     assertRetryWaited(h.fakes, "AzureRetail", from, WAITED_MS);
   });
-  test("AzureRetail, s3 lake: 429 with only x-ms-ratelimit-retailPrices-retry-after: 1 → complete; the retry waited ≥ 1 s", async () => {
-    await h.scenario({
-      source: "AzureRetail",
-      lake: "s3",
-      inject: (f) => {
-        mark(f, "AzureRetail");
-        f.azure.retail.throttle(1, { retryAfter: null, msHeader: 1 });
+  test("AzureRetail, s3 lake: 429 with only x-ms-ratelimit-retailPrices-retry-after: 1 → complete; the retry waited ≥ 1 s", async (t) => {
+    await h.scenario(
+      {
+        source: "AzureRetail",
+        lake: "s3",
+        inject: (f) => {
+          mark(f, "AzureRetail");
+          f.azure.retail.throttle(1, { retryAfter: null, msHeader: 1 });
+        },
+        expect: "complete",
       },
-      expect: "complete",
-    });
+      t,
+    );
     assertRetryWaited(h.fakes, "AzureRetail", from, WAITED_MS);
   });
-  test("AzureRetail, local lake: 503 twice without Retry-After → complete after a short backoff", async () => {
-    await h.scenario({
-      source: "AzureRetail",
-      lake: "local",
-      inject: (f) => {
-        mark(f, "AzureRetail");
-        bodyFault(f, "AzureRetail", { kind: "status", status: 503 }, 2);
+  test("AzureRetail, local lake: 503 twice without Retry-After → complete after a short backoff", async (t) => {
+    await h.scenario(
+      {
+        source: "AzureRetail",
+        lake: "local",
+        inject: (f) => {
+          mark(f, "AzureRetail");
+          bodyFault(f, "AzureRetail", { kind: "status", status: 503 }, 2);
+        },
+        expect: "complete",
       },
-      expect: "complete",
-    });
+      t,
+    );
     assertRetriedQuickly(h.fakes, "AzureRetail", from, 2);
   });
-  test("AzureRetail, s3 lake: 429 on every attempt → failed, nothing stored", async () => {
-    await h.scenario({
-      source: "AzureRetail",
-      lake: "s3",
-      inject: (f) => bodyFault(f, "AzureRetail", { kind: "status", status: 429 }, PERSISTENT),
-      expect: "failed",
-      message: /HTTP 429/,
-    });
+  test("AzureRetail, s3 lake: 429 on every attempt → failed, nothing stored", async (t) => {
+    await h.scenario(
+      {
+        source: "AzureRetail",
+        lake: "s3",
+        inject: (f) => bodyFault(f, "AzureRetail", { kind: "status", status: 429 }, PERSISTENT),
+        expect: "failed",
+        message: /HTTP 429/,
+      },
+      t,
+    );
   });
 });
