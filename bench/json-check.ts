@@ -10,6 +10,7 @@ import { resolve } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { fileURLToPath } from "node:url";
 import { JsonChecker } from "../src/capture/json-check.js";
+import { prng as rng } from "../test/fakes/ec2-history.js";
 
 const CHUNK = 64 * 1024;
 const SHAPE = {
@@ -17,18 +18,6 @@ const SHAPE = {
   requiredKeys: ["formatVersion", "offerCode", "version", "products", "terms"],
   captureKeys: ["version", "publicationDate"],
 };
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const TYPES = ["c4.4xlarge", "m5d.12xlarge", "r5.large", "t3.micro", "x1e.32xlarge", "p3.16xlarge"];

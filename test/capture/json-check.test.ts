@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { JsonChecker, MAX_JSON_DEPTH, jsonCheckTransform } from "../../src/capture/json-check.js";
 import { ContrailError } from "../../src/errors.js";
 import type { JsonShape } from "../../src/types.js";
+import { prng as rng } from "../fakes/ec2-history.js";
 
 // shared/ lies beside the repository (here and in CI).
 const SAMPLE = fileURLToPath(
@@ -17,18 +18,6 @@ const OFFER_SHAPE: JsonShape = {
   requiredKeys: ["formatVersion", "offerCode", "version", "products", "terms"],
   captureKeys: ["version", "publicationDate"],
 };
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Feed = "whole" | "bytes" | "random";
 
