@@ -52,6 +52,10 @@ export class S3Lake implements Lake {
       ...(opts.credentials ? { credentials: opts.credentials } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
       maxAttempts: opts.maxAttempts ?? 5,
+      // S3-compatible stores (MinIO, R2, Ceph, older appliances) often reject the SDK's default streaming CRC32
+      // trailers (aws-chunked); send checksums only where S3 requires them. TLS guards the transfer and `contrail
+      // verify` checks the stored bytes end to end against the manifest. AWS itself keeps the SDK's defaults.
+      ...(opts.endpoint ? { requestChecksumCalculation: "WHEN_REQUIRED" as const, responseChecksumValidation: "WHEN_REQUIRED" as const } : {}),
       requestHandler: {
         connectionTimeout: opts.connectTimeout ?? 30_000,
         // An inactivity timeout: fires when S3 (or the network) stops answering mid-request or mid-response.
@@ -81,7 +85,8 @@ export class S3Lake implements Lake {
         // Never overwrite a capture: S3 refuses with 412 when the key exists (on PutObject and on Complete).
         IfNoneMatch: "*",
       },
-      partSize: this.opts.partSize ?? 8 * 1024 * 1024,
+      // The smallest part S3 takes: memory per upload stays near partSize × (queueSize + 1), 15 MiB.
+      partSize: this.opts.partSize ?? 5 * 1024 * 1024,
       queueSize: this.opts.queueSize ?? 2,
       leavePartsOnError: false,
     });
