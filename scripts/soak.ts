@@ -138,17 +138,21 @@ const code = await new Promise<number | null>((r) => daemon.on("exit", r));
 clearInterval(feed);
 clearInterval(bump);
 
-// Warm-up: the first fifth of the run (at least the first two samples); growth = last third's mean vs warm-up's end.
+// Warm-up: the first fifth of the run (at least two samples). RSS saw-tooths with garbage collection, so growth
+// compares means: the first third of the samples after warm-up against the last third (peaks shown too).
 const warm = samples.slice(Math.max(2, Math.floor(samples.length / 5)));
-const baseline = warm[0]?.rss ?? NaN;
-const tail = warm.slice(Math.floor((warm.length * 2) / 3));
-const tailMean = tail.reduce((a, s) => a + s.rss, 0) / Math.max(1, tail.length);
+const third = Math.max(1, Math.floor(warm.length / 3));
+const mean = (xs: { rss: number }[]) => xs.reduce((a, s) => a + s.rss, 0) / Math.max(1, xs.length);
+const peak = (xs: { rss: number }[]) => Math.max(...xs.map((s) => s.rss));
+const early = warm.slice(0, third);
+const late = warm.slice(-third);
+const growth = ((mean(late) - mean(early)) / mean(early)) * 100;
 const last = samples.at(-1);
-const growth = ((tailMean - baseline) / baseline) * 100;
 process.stdout.write(
   `\nresult: ${last?.ok} captures and checks, ${last?.failed} failures, ${last?.retries} retries, ${warnings} warnings; ` +
-    `RSS after warm-up ${baseline.toFixed(1)} MB, last third mean ${tailMean.toFixed(1)} MB (${growth >= 0 ? "+" : ""}${growth.toFixed(1)}%), ` +
-    `peak ${Math.max(...samples.map((s) => s.rss)).toFixed(1)} MB; daemon exited ${code}\n`,
+    `RSS after warm-up: first third mean ${mean(early).toFixed(1)} MB (peak ${peak(early).toFixed(1)}), ` +
+    `last third mean ${mean(late).toFixed(1)} MB (peak ${peak(late).toFixed(1)}): ${growth >= 0 ? "+" : ""}${growth.toFixed(1)}%; ` +
+    `daemon exited ${code}\n`,
 );
 await Promise.all([aws.close(), ec2.close(), azure.close(), s3?.stop()]);
 work.cleanup();
