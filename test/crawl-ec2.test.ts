@@ -90,6 +90,36 @@ describe("AmazonEC2 into a local lake", () => {
     }
   });
 
+  test("a new version URL whose content the server says is unchanged (304 to If-None-Match) is recorded as checked", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      writeConfig(dir, { sources: { AmazonEC2: { regionDelay: "0s" } } });
+      const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl });
+      assert.equal((await runCli(["crawl", "--once", "--source", "AmazonEC2"], { cwd: dir, env })).code, 0);
+      const oldEtag = aws.etag("us-east-1");
+      const first = filesUnder(join(dir, "lake")).find((f) => f.startsWith("AmazonEC2/us-east-1/"))!;
+      aws.bumpVersion("us-east-1");
+      aws.server.fault({ path: aws.offerPath("us-east-1") }, { kind: "replace", reply: { status: 304 } }, 1);
+      const r = await runCli(["crawl", "--once", "--source", "AmazonEC2"], { cwd: dir, env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(aws.offerRequests("us-east-1").at(-1)!.headers["if-none-match"], oldEtag);
+      const files = filesUnder(join(dir, "lake"));
+      assert.deepEqual(
+        files.filter((f) => f.startsWith("AmazonEC2/us-east-1/")),
+        [first],
+        "nothing downloaded again",
+      );
+      const [checkKey] = files.filter((f) => f.startsWith("_contrail/checks/AmazonEC2/us-east-1/"));
+      assert.ok(checkKey, files.join("\n"));
+      const check = readJson<CheckRecord>(join(dir, "lake", checkKey));
+      assert.equal(check.sameAs, first);
+      assert.equal(check.etag, oldEtag);
+    } finally {
+      aws.server.clearFaults();
+      cleanup();
+    }
+  });
+
   for (const fault of [
     { kind: "truncate", afterBytes: 3000 },
     { kind: "reset", afterBytes: 3000 },

@@ -1,7 +1,8 @@
 // One capture: body → sha256 and length → JSON check → parallel gzip → lake, streaming, then the manifest.
 // The object appears in the lake only when the body is complete and valid; any failure leaves nothing behind.
 import { createHash } from "node:crypto";
-import { PassThrough, Transform } from "node:stream";
+import { PassThrough } from "node:stream";
+import { tap } from "../streams.js";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
 import { abortError, errorMessage } from "../errors.js";
@@ -35,12 +36,9 @@ export async function capture(deps: CaptureDeps, args: CaptureArgs): Promise<Man
       const hash = createHash("sha256");
       let bytes = 0;
       let values: Record<string, unknown> = {};
-      const measure = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          hash.update(chunk);
-          bytes += chunk.length;
-          cb(null, chunk);
-        },
+      const measure = tap((chunk) => {
+        hash.update(chunk);
+        bytes += chunk.length;
       });
       const gz = new ParallelGzip({ level: deps.gzipLevel });
       const out = new PassThrough();

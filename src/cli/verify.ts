@@ -1,6 +1,6 @@
 // `contrail verify`: re-reads every capture and checks it against its manifest (sha256 and sizes).
 import { createHash } from "node:crypto";
-import { Transform } from "node:stream";
+import { tap } from "../streams.js";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { errorMessage } from "../errors.js";
@@ -24,12 +24,7 @@ export async function verifyCapture(lake: Lake, m: Manifest): Promise<VerifyResu
     const body = await lake.getStream(m.key);
     await pipeline(
       body,
-      new Transform({
-        transform(chunk: Buffer, _e, cb) {
-          stored += chunk.length;
-          cb(null, chunk);
-        },
-      }),
+      tap((chunk) => (stored += chunk.length)),
       createGunzip(),
       async function (source: AsyncIterable<Buffer>) {
         for await (const chunk of source) {

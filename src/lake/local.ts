@@ -4,7 +4,8 @@ import { createWriteStream } from "node:fs";
 import { link, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { dirname, join, sep } from "node:path";
-import { Transform, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
+import { tap } from "../streams.js";
 import { pipeline } from "node:stream/promises";
 import { abortError, ContrailError } from "../errors.js";
 import type { Lake, LakeEntry } from "../types.js";
@@ -23,12 +24,7 @@ export class LocalLake implements Lake {
     const final = this.path(key);
     const tmp = await this.tempPath();
     let storedBytes = 0;
-    const count = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        storedBytes += chunk.length;
-        cb(null, chunk);
-      },
-    });
+    const count = tap((chunk) => (storedBytes += chunk.length));
     try {
       const out = createWriteStream(tmp, { flags: "wx" });
       await pipeline(body, count, out, { signal });

@@ -9,7 +9,8 @@ import {
   paginateListObjectsV2,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { Transform, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
+import { tap } from "../streams.js";
 import type { Logger } from "pino";
 import { abortError, ContrailError } from "../errors.js";
 import type { Lake, LakeEntry } from "../types.js";
@@ -67,12 +68,7 @@ export class S3Lake implements Lake {
   async putStream(key: string, body: Readable, signal: AbortSignal): Promise<{ storedBytes: number }> {
     let storedBytes = 0;
     const counted = body.pipe(
-      new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          storedBytes += chunk.length;
-          cb(null, chunk);
-        },
-      }),
+      tap((chunk) => (storedBytes += chunk.length)),
     );
     body.on("error", (err) => counted.destroy(err));
     const upload = new Upload({

@@ -1,7 +1,7 @@
 // AmazonEC2: every region's EC2 offer file from the public AWS Price List bulk API (SPEC §4), byte for byte.
 import { ContrailError, errorMessage, isAbortError } from "../errors.js";
 import { sleep } from "../http/retry.js";
-import type { HttpClient, JsonShape, RegionOutcome, RunContext, Source } from "../types.js";
+import type { HttpClient, JsonShape, Manifest, RegionOutcome, RunContext, Source } from "../types.js";
 import { DEFAULT_INTERVALS } from "../config/schema.js";
 
 export const OFFER_SHAPE: JsonShape = {
@@ -60,21 +60,33 @@ export const amazonEc2: Source = {
     for (const { regionCode: region, currentVersionUrl } of regions) {
       if (ctx.signal.aborted) break;
       const url = new URL(currentVersionUrl, `${pricingUrl}/`).toString();
+      let latest: Manifest | undefined;
+      // The offer is the one the latest capture holds: record the check, download nothing.
+      const unchanged = async (held: Manifest) => {
+        const check = await ctx.recordCheck({
+          region,
+          sameAs: held.key,
+          ...(held.version ? { version: held.version } : {}),
+          ...(held.etag ? { etag: held.etag } : {}),
+          urls: [url],
+        });
+        outcomes.push({ region, status: "unchanged", check });
+      };
       try {
         if (await ctx.doneInSlot(region)) {
           outcomes.push({ region, status: "skipped", reason: "done in this slot" });
           continue;
         }
         const version = versionOfUrl(currentVersionUrl);
-        const latest = await ctx.latest(region);
+        latest = await ctx.latest(region);
         if (latest && version !== undefined && latest.version === version) {
-          const check = await ctx.recordCheck({ region, sameAs: latest.key, version, urls: [url] });
-          outcomes.push({ region, status: "unchanged", check });
+          await unchanged(latest);
           continue;
         }
         // Regions are fetched one after another, a pause apart, to be gentle with the price-list host.
         if (downloaded) await sleep(ctx.config.sources.AmazonEC2.regionDelay, ctx.signal);
         downloaded = true;
+        const etag = latest?.etag;
         const manifest = await ctx.capture({
           region,
           capturedAt: new Date(),
@@ -85,7 +97,7 @@ export const amazonEc2: Source = {
               signal,
               label: region,
               accept: [304],
-              ...(latest?.etag ? { headers: { "if-none-match": latest.etag } } : {}),
+              ...(etag ? { headers: { "if-none-match": etag } } : {}),
             });
             if (res.status === 304) {
               res.body.resume();
@@ -96,16 +108,9 @@ export const amazonEc2: Source = {
         });
         outcomes.push({ region, status: "captured", manifest });
       } catch (err) {
-        if (err instanceof NotModified) {
-          const latest = (await ctx.latest(region))!;
-          const check = await ctx.recordCheck({
-            region,
-            sameAs: latest.key,
-            ...(latest.version ? { version: latest.version } : {}),
-            ...(latest.etag ? { etag: latest.etag } : {}),
-            urls: [url],
-          });
-          outcomes.push({ region, status: "unchanged", check });
+        // A 304 answers only a request that carried the latest capture's ETag, so `latest` is set.
+        if (err instanceof NotModified && latest) {
+          await unchanged(latest);
           continue;
         }
         if (isAbortError(err) || ctx.signal.aborted) throw err;
