@@ -1,5 +1,6 @@
-// Throughput of the streaming JSON validator on offer-like JSON, next to stream-json's tokenizer and to the
-// other stages of the capture pipeline (sha256, gzip level 6).
+// Throughput of the streaming JSON validator on offer-like JSON (ASCII, as AWS serves it) and on Retail-like JSON
+// whose names are in many scripts (most string bytes in multi-byte UTF-8 sequences, which the checker validates),
+// next to stream-json's tokenizer and to the other stages of the capture pipeline (sha256, gzip level 6).
 // Run: node --import tsx bench/json-check.ts [MB]   (default 200 MB)
 import { createHash } from "node:crypto";
 import { Readable, Writable } from "node:stream";
@@ -104,6 +105,55 @@ export function offerLike(targetBytes: number, seed = 1): Buffer[] {
   return chunks;
 }
 
+/** Meter and product names as a localized price list spells them: 2-, 3- and 4-byte UTF-8 sequences. */
+const NAMES = [
+  "Máquinas Virtuales Dv3 — Ibérica",
+  "Виртуальные машины серии Dv3",
+  "Εικονικές μηχανές σειράς Dv3",
+  "מכונות וירטואליות מסדרה Dv3",
+  "الأجهزة الظاهرية من سلسلة Dv3",
+  "वर्चुअल मशीन श्रृंखला Dv3",
+  "เครื่องเสมือนซีรีส์ Dv3",
+  "仮想マシン Dv3 シリーズ",
+  "虚拟机 Dv3 系列 – 中国北部",
+  "가상 머신 Dv3 시리즈",
+  "𝐕𝐌 Dv3 🚀 計算 🖥️",
+];
+
+/**
+ * Compact Retail-Prices-like JSON (`{"Items":[…]}` as Azure serves it) about `targetBytes` long, most of whose
+ * string bytes are non-ASCII UTF-8, as 64 KiB chunks.
+ */
+export function multilingual(targetBytes: number, seed = 1): Buffer[] {
+  const rand = rng(seed);
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)]!;
+  const parts: Buffer[] = [Buffer.from('{"BillingCurrency":"USD","CustomerEntityId":"Default","Items":[')];
+  let size = parts[0]!.length;
+  for (let k = 0; size < targetBytes - 100; k++) {
+    const item = Buffer.from(
+      `${k ? "," : ""}{"currencyCode":"USD","retailPrice":${(rand() * 30).toFixed(6)},"armRegionName":"chinanorth3",` +
+        `"meterId":"${k.toString(16).padStart(8, "0")}-6d1e-5c3b-a2e6-0b5a1f2c3d4e","meterName":"${pick(NAMES)}",` +
+        `"productName":"${pick(NAMES)} ${pick(NAMES)}","skuName":"${pick(NAMES)}","location":"${pick(NAMES)}",` +
+        `"serviceName":"${pick(NAMES)}","unitOfMeasure":"1 Hour","type":"Consumption","isPrimaryMeterRegion":true}`,
+      "utf8",
+    );
+    parts.push(item);
+    size += item.length;
+  }
+  parts.push(Buffer.from('],"Count":0}'));
+  const all = Buffer.concat(parts);
+  const chunks: Buffer[] = [];
+  for (let off = 0; off < all.length; off += CHUNK) chunks.push(all.subarray(off, off + CHUNK));
+  return chunks;
+}
+
+/** Share of a buffer's bytes that are >= 0x80. */
+function nonAscii(chunks: Buffer[]): number {
+  let high = 0;
+  for (const c of chunks) for (const b of c) if (b >= 0x80) high++;
+  return high / total(chunks);
+}
+
 function total(chunks: Buffer[]): number {
   return chunks.reduce((s, c) => s + c.length, 0);
 }
@@ -134,6 +184,19 @@ function check(chunks: Buffer[]): void {
   for (const chunk of chunks) c.write(chunk);
   const { values } = c.end();
   if (values.version !== "20190329040654") throw new Error("version not captured");
+}
+
+function checkRetail(chunks: Buffer[]): void {
+  const c = new JsonChecker({ root: "object", requiredKeys: ["Items"] });
+  for (const chunk of chunks) c.write(chunk);
+  c.end();
+}
+
+/** The strict decoder the checker must agree with, as a yardstick for UTF-8 validation speed. */
+function textDecoderFatal(chunks: Buffer[]): void {
+  const d = new TextDecoder("utf-8", { fatal: true });
+  for (const chunk of chunks) d.decode(chunk, { stream: true });
+  d.decode();
 }
 
 /**
@@ -185,6 +248,11 @@ async function main(): Promise<void> {
   console.log(`node ${process.version}`);
   const ours = await best("JsonChecker", big, 3, check);
   await best("JsonChecker (same data, compact)", compactChunks, 3, check);
+  const intl = multilingual(Math.min(mb, 100) * 1e6);
+  JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(intl))); // valid UTF-8 and JSON
+  console.log(`multilingual Retail-like JSON: ${(nonAscii(intl) * 100).toFixed(0)}% of bytes >= 0x80`);
+  await best("JsonChecker (multilingual)", intl, 3, checkRetail);
+  await best("TextDecoder fatal (multilingual)", intl, 3, textDecoderFatal);
   const sj = await best("stream-json parser (function)", small, 3, streamJsonDirect);
   const sjs = await best("stream-json parser (stream)", small, 2, streamJsonStream);
   await best("JSON.parse (whole, not streaming)", small, 3, (c) =>

@@ -1,7 +1,10 @@
 // A byte-level streaming JSON validator: checks that a body is exactly one RFC 8259 JSON value of the
 // expected root type, in constant memory and at memory-bandwidth-ish speed, without decoding or building
-// anything on the hot path. It also notes which top-level keys occur and picks up a few top-level scalars
+// anything on the hot path. The text must be UTF-8 (RFC 8259 §8.1): each chunk is checked as the Unicode
+// standard defines well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF) by Node's SIMD
+// validator, with a byte-by-byte scan only for a sequence split between chunks and to find the bad byte. It also notes which top-level keys occur and picks up a few top-level scalars
 // (e.g. an offer file's `version`).
+import { isUtf8 } from "node:buffer";
 import { Transform } from "node:stream";
 import { ContrailError } from "../errors.js";
 import type { JsonShape } from "../types.js";
@@ -42,7 +45,10 @@ const C_KEY = 1;
 const C_STRING = 2;
 const C_NUMBER = 3;
 
-/** Bytes that need no attention inside a string: everything >= 0x20 except `"` and `\`. */
+/**
+ * Bytes that need no attention inside a string: everything >= 0x20 except `"` and `\` (bytes >= 0x80 are
+ * checked as UTF-8 by a pass of their own).
+ */
 const STR_PLAIN = new Uint8Array(256);
 for (let c = 0x20; c < 256; c++) STR_PLAIN[c] = c === 0x22 || c === 0x5c ? 0 : 1;
 /** JSON whitespace. */
@@ -60,6 +66,22 @@ const LITS = Uint8Array.from(Buffer.from("true\0false\0null\0", "latin1"));
 const LIT_TRUE = 1;
 const LIT_FALSE = 6;
 const LIT_NULL = 12;
+
+/**
+ * Per lead byte: the length of its UTF-8 sequence (0: never a lead byte — continuation bytes, the overlong
+ * leads C0 and C1, and F5..FF, which would encode more than U+10FFFF), and the range of the byte after it.
+ * The narrower second-byte ranges exclude the overlong 3- and 4-byte forms (E0 80..9F, F0 80..8F), the UTF-16
+ * surrogates U+D800..U+DFFF (ED A0..BF, as CESU-8 writes them) and code points above U+10FFFF (F4 90..BF):
+ * the well-formed sequences of the Unicode standard, ch. 3, table 3-7.
+ */
+const U8_LEN = new Uint8Array(256);
+const U8_LO = new Uint8Array(256);
+const U8_HI = new Uint8Array(256);
+for (let c = 0xc2; c <= 0xf4; c++) {
+  U8_LEN[c] = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+  U8_LO[c] = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+  U8_HI[c] = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+}
 
 const EXPECTED: Record<number, string> = {
   [START]: "expected a value",
@@ -82,6 +104,22 @@ const EXPECTED: Record<number, string> = {
 function describeByte(c: number): string {
   if (c > 0x20 && c < 0x7f) return c === 0x22 ? "'\"'" : `"${String.fromCharCode(c)}"`;
   return `byte 0x${c.toString(16).padStart(2, "0")}`;
+}
+
+/** Why `lead` cannot start a sequence, or why `b` cannot follow the lead byte `lead`. */
+function utf8Problem(lead: number, b?: number): string {
+  const hex = (x: number) => `0x${x.toString(16).padStart(2, "0")}`;
+  if (b === undefined) {
+    if (lead < 0xc0) return `UTF-8 continuation byte ${hex(lead)} without a lead byte`;
+    if (lead < 0xc2) return `overlong UTF-8 sequence (lead byte ${hex(lead)})`;
+    return `byte ${hex(lead)} never occurs in UTF-8`;
+  }
+  if (b >= 0x80 && b <= 0xbf) {
+    if (lead === 0xe0 || lead === 0xf0) return `overlong UTF-8 sequence (${hex(lead)} ${hex(b)})`;
+    if (lead === 0xed) return `UTF-16 surrogate encoded in UTF-8 (${hex(lead)} ${hex(b)})`;
+    return `UTF-8 sequence above U+10FFFF (${hex(lead)} ${hex(b)})`;
+  }
+  return `truncated UTF-8 sequence (lead byte ${hex(lead)}, then ${describeByte(b)})`;
 }
 
 function invalid(message: string): ContrailError {
@@ -114,6 +152,13 @@ export class JsonChecker {
   private hexLeft = 0;
   private litPos = 0;
   private pos = 0;
+  /** The chunk being written (for the UTF-8 check that precedes a grammar error); unset between writes. */
+  private chunk: Uint8Array | undefined;
+  /** A UTF-8 sequence in progress: its lead byte, the continuation bytes still due, the next one's range. */
+  private u8Lead = 0;
+  private u8Left = 0;
+  private u8Lo = 0x80;
+  private u8Hi = 0xbf;
   private rootKind: "object" | "array" | "scalar" | undefined;
   private err: ContrailError | undefined;
   private result: { values: Record<string, unknown> } | undefined;
@@ -154,6 +199,7 @@ export class JsonChecker {
     let strKey = this.strKey;
     let i = 0;
     let c = 0;
+    this.chunk = buf;
 
     main: while (i < n) {
       c = buf[i]!;
@@ -478,6 +524,8 @@ export class JsonChecker {
       }
     }
 
+    this.checkUtf8(buf);
+    this.chunk = undefined;
     if (this.coll !== C_NONE) {
       this.collectAppend(buf, this.collFrom, n);
       this.collFrom = 0;
@@ -497,6 +545,7 @@ export class JsonChecker {
     if (state !== DONE && !(numberDone && this.depth === 0)) {
       let where: string;
       if (state === START || state === BOM) where = "no value";
+      else if (this.u8Left !== 0) where = "inside a UTF-8 sequence";
       else if (state === STR || state === ESC || state === HEX4)
         where = this.strKey ? "inside a key" : "inside a string";
       else if (state >= NUM_MINUS && state <= NUM_EXP && !numberDone) where = "inside a number";
@@ -535,8 +584,61 @@ export class JsonChecker {
     return this.fail(i, `unexpected ${describeByte(c)}${expected ? ` (${expected})` : ""}`);
   }
 
+  /** A grammar error at chunk index `i`, unless the bytes before it hold an earlier, UTF-8 one. */
   private fail(i: number, what: string): never {
+    if (this.chunk) this.scanUtf8(this.chunk, 0, i);
+    return this.failHere(i, what);
+  }
+
+  private failHere(i: number, what: string): never {
+    this.chunk = undefined;
     throw (this.err = invalid(`invalid JSON at byte ${this.pos + i}: ${what}`));
+  }
+
+  // ---- UTF-8 (RFC 8259 §8.1): a pass over each chunk after the grammar's ----
+  // Outside strings the grammar admits ASCII only, so validating every byte validates the strings' contents.
+
+  /** Checks a chunk whose grammar is fine, leaving a sequence that the next chunk completes pending. */
+  private checkUtf8(buf: Uint8Array): void {
+    const n = buf.length;
+    // Finish the sequence the previous chunk began.
+    let from = this.u8Left === 0 ? 0 : this.scanUtf8(buf, 0, Math.min(n, this.u8Left));
+    // A lead byte among the last three may begin a sequence that the next chunk ends: scan that tail byte by
+    // byte; the SIMD validator takes the rest, which then begins and ends on sequence boundaries.
+    let tail = n;
+    for (let k = n - 1; k >= from && k > n - 4; k--) {
+      const b = buf[k]!;
+      if (b < 0x80) break;
+      if (b >= 0xc0) {
+        tail = k;
+        break;
+      }
+    }
+    if (tail > from && !isUtf8(buf.subarray(from, tail))) from = this.scanUtf8(buf, from, tail);
+    else from = tail;
+    this.scanUtf8(buf, from, n);
+  }
+
+  /** Byte-by-byte check of buf[from, to), from and into the pending-sequence state; returns `to`. */
+  private scanUtf8(buf: Uint8Array, from: number, to: number): number {
+    for (let i = from; i < to; i++) {
+      const c = buf[i]!;
+      if (this.u8Left === 0) {
+        if (c < 0x80) continue;
+        const len = U8_LEN[c]!;
+        if (len === 0) return this.failHere(i, utf8Problem(c));
+        this.u8Lead = c;
+        this.u8Left = len - 1;
+        this.u8Lo = U8_LO[c]!;
+        this.u8Hi = U8_HI[c]!;
+      } else {
+        if (c < this.u8Lo || c > this.u8Hi) return this.failHere(i, utf8Problem(this.u8Lead, c));
+        this.u8Lo = 0x80;
+        this.u8Hi = 0xbf;
+        this.u8Left--;
+      }
+    }
+    return to;
   }
 
   // ---- top-level keys and captured values (depth 1 only; off the hot path) ----

@@ -8,78 +8,15 @@ import { JsonChecker, MAX_JSON_DEPTH, jsonCheckTransform } from "../../src/captu
 import { ContrailError } from "../../src/errors.js";
 import type { JsonShape } from "../../src/types.js";
 import { prng as rng } from "../fakes/ec2-history.js";
+import { check, expectInvalid, outcome, rootOf, shapeFor } from "./json-check-helpers.js";
 
-// shared/ lies beside the repository (here and in CI).
-const SAMPLE = fileURLToPath(
-  new URL("../../../shared/samples/aws-ec2-offer-2019-limited.json", import.meta.url),
-);
+// A real 2019 EC2 offer file from the original crawler's lake, trimmed.
+const SAMPLE = fileURLToPath(new URL("../fixtures/aws-ec2-offer-2019-limited.json", import.meta.url));
 const OFFER_SHAPE: JsonShape = {
   root: "object",
   requiredKeys: ["formatVersion", "offerCode", "version", "products", "terms"],
   captureKeys: ["version", "publicationDate"],
 };
-
-type Feed = "whole" | "bytes" | "random";
-
-/** Feeds `buf` to a new checker as one chunk, byte by byte, or at random boundaries; returns end()'s result. */
-function check(buf: Buffer, shape: JsonShape, feed: Feed = "whole", rand = rng(1)): Record<string, unknown> {
-  const c = new JsonChecker(shape);
-  if (feed === "whole") c.write(buf);
-  else if (feed === "bytes") for (let i = 0; i < buf.length; i++) c.write(buf.subarray(i, i + 1));
-  else {
-    for (let i = 0; i < buf.length;) {
-      const r = rand();
-      const size =
-        r < 0.3
-          ? 1 + Math.floor(rand() * 3)
-          : r < 0.9
-            ? 1 + Math.floor(rand() * 24)
-            : 1 + Math.floor(rand() * 4096);
-      c.write(buf.subarray(i, i + size));
-      i += size;
-    }
-  }
-  const { values } = c.end();
-  assert.equal(c.bytes, buf.length);
-  return values;
-}
-
-/** The error (or undefined) from checking; never lets an unexpected error type through. */
-function outcome(
-  buf: Buffer,
-  shape: JsonShape,
-  feed: Feed = "whole",
-  rand = rng(1),
-): ContrailError | undefined {
-  try {
-    check(buf, shape, feed, rand);
-    return undefined;
-  } catch (err) {
-    assert.ok(err instanceof ContrailError, `not a ContrailError: ${String(err)}`);
-    assert.equal(err.retryable, false);
-    return err;
-  }
-}
-
-function rootOf(v: unknown): "object" | "array" | "scalar" {
-  return Array.isArray(v) ? "array" : v !== null && typeof v === "object" ? "object" : "scalar";
-}
-
-function shapeFor(doc: string): JsonShape {
-  const root = rootOf(JSON.parse(doc.replace(/^\uFEFF/, "")));
-  assert.notEqual(root, "scalar");
-  return { root: root as "object" | "array" };
-}
-
-function expectInvalid(doc: string | Buffer, re?: RegExp, shape: JsonShape = { root: "array" }): void {
-  const buf = Buffer.isBuffer(doc) ? doc : Buffer.from(doc, "utf8");
-  for (const feed of ["whole", "bytes", "random"] as const) {
-    const err = outcome(buf, shape, feed);
-    assert.ok(err, `${feed}: accepted ${JSON.stringify(buf.toString())}`);
-    assert.equal(err.code, "INVALID_JSON", `${feed}: ${err.message}`);
-    if (re) assert.match(err.message, re, `${feed}: ${JSON.stringify(buf.toString())}`);
-  }
-}
 
 const VALID: string[] = [
   "{}",
@@ -332,8 +269,9 @@ describe("JsonChecker: differential fuzz against JSON.parse", () => {
   ): { code: "INVALID_JSON" | "INVALID_SHAPE" } | { values: Record<string, unknown> } {
     let parsed: unknown;
     try {
-      const text = buf.toString("utf8");
-      parsed = JSON.parse(buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? text.slice(1) : text);
+      // A strict decoder (toString would turn bad bytes into U+FFFD, which JSON.parse accepts); it drops a
+      // leading byte-order mark as the checker does.
+      parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(buf));
     } catch {
       return { code: "INVALID_JSON" };
     }
