@@ -64,10 +64,23 @@ export class NodeHttpClient implements HttpClient {
           label: o.label,
           followRedirects: true,
         });
-        const text = await readAll(res.body, MAX_JSON_DOC, url);
+        const bytes = await readAllBytes(res.body, MAX_JSON_DOC, url);
+        let text = "";
         try {
+          // A strict decoder: toString() would turn bytes that are not UTF-8 into U+FFFD, which JSON.parse
+          // accepts, and the capture would store the replacement characters (RFC 8259 §8.1, SPEC §6).
+          text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
           return JSON.parse(text) as T;
         } catch (err) {
+          if (err instanceof TypeError)
+            throw new ContrailError(
+              "INVALID_JSON",
+              `${url} did not return valid JSON (its bytes are not UTF-8)`,
+              {
+                cause: err,
+                retryable: true,
+              },
+            );
           // A small document that does not parse is most likely an upstream glitch: worth another attempt.
           throw new ContrailError("INVALID_JSON", `${url} did not return valid JSON (${snippet(text)})`, {
             cause: err,
@@ -328,6 +341,10 @@ function statusError(url: string, status: number, headers: Record<string, string
 }
 
 export async function readAll(body: Readable, limit: number, url: string, lenient = false): Promise<string> {
+  return (await readAllBytes(body, limit, url, lenient)).toString("utf8");
+}
+
+async function readAllBytes(body: Readable, limit: number, url: string, lenient = false): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of body) {
@@ -339,7 +356,7 @@ export async function readAll(body: Readable, limit: number, url: string, lenien
     }
     chunks.push(c as Buffer);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 function flatHeaders(h: http.IncomingHttpHeaders): Record<string, string | undefined> {

@@ -185,6 +185,8 @@ export class S3Proxy {
           case "delay":
             await new Promise((resolve) => setTimeout(resolve, fault.ms));
             break;
+          case "badUtf8":
+            throw new Error("badUtf8 is a fault of the fake clouds' JSON bodies, not of S3");
           default:
             if (fault.afterBytes === 0 && fault.kind === "reset")
               return void (await drain(req), req.socket.destroy());

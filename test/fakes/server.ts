@@ -32,6 +32,9 @@ export type Handler = (req: LoggedRequest, url: URL) => Reply | Promise<Reply>;
  * - stall: send `afterBytes` of the body, then send nothing for `ms` (default: forever, until the client gives up).
  * - html200: answer 200 with an HTML error page.
  * - invalidJson: answer 200 with a body that is not JSON.
+ * - badUtf8: the route's reply with `bytes` written over the start of its first string value longer than them
+ *   (after the `": "` that ends a key): a body in the wrong encoding or damaged on the way, e.g. a proxy that
+ *   re-encodes text as Latin-1. The length stays the same.
  * - delay: wait `ms` before answering normally.
  * - replace: answer this reply instead (e.g. a changed document).
  */
@@ -42,6 +45,7 @@ export type Fault =
   | { kind: "stall"; afterBytes: number; ms?: number }
   | { kind: "html200" }
   | { kind: "invalidJson" }
+  | { kind: "badUtf8"; bytes: number[] }
   | { kind: "delay"; ms: number }
   | { kind: "replace"; reply: Reply };
 
@@ -180,10 +184,11 @@ export class FakeServer {
         ? fault
         : undefined;
     let sent = 0;
-    const source: AsyncIterable<Buffer> | Iterable<Buffer> =
+    let source: AsyncIterable<Buffer> | Iterable<Buffer> =
       typeof body === "string" || Buffer.isBuffer(body)
         ? [Buffer.from(body)]
         : (body as AsyncIterable<Buffer>);
+    if (fault?.kind === "badUtf8") source = damaged(source, Buffer.from(fault.bytes));
     for await (const chunk of source) {
       if (cut && sent + chunk.length >= cut.afterBytes) {
         const head = chunk.subarray(0, cut.afterBytes - sent);
@@ -226,6 +231,26 @@ export class FakeServer {
       });
     });
     res.destroy();
+  }
+}
+
+/** Writes `bytes` over the first string value (in one chunk) that is longer than them. */
+async function* damaged(
+  source: AsyncIterable<Buffer> | Iterable<Buffer>,
+  bytes: Buffer,
+): AsyncIterable<Buffer> {
+  const value = new RegExp(`"\\s*:\\s*"[A-Za-z0-9 ]{${bytes.length + 1}}`);
+  let done = false;
+  for await (const chunk of source) {
+    const m = done ? null : value.exec(chunk.toString("latin1"));
+    if (!m) {
+      yield chunk;
+      continue;
+    }
+    const out = Buffer.from(chunk);
+    bytes.copy(out, m.index + m[0].length - bytes.length - 1);
+    done = true;
+    yield out;
   }
 }
 
