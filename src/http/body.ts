@@ -41,6 +41,7 @@ class BodyMeter extends Transform {
   private readonly started = Date.now();
   private lastReport = 0;
   private reported = false;
+  private complete = false;
   private stall: NodeJS.Timeout | undefined;
 
   constructor(
@@ -53,12 +54,20 @@ class BodyMeter extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.received += chunk.length;
-    this.armStall();
     if (Date.now() - this.lastReport >= this.o.progressInterval) this.report(false);
     cb(null, chunk);
+    // A full buffer means our reader is behind (e.g. an upload): the silence that follows is ours, not a stall.
+    if (this.readableLength >= this.readableHighWaterMark) clearTimeout(this.stall);
+    else this.armStall();
+  }
+
+  override _read(size: number): void {
+    if (!this.complete) this.armStall();
+    super._read(size);
   }
 
   override _flush(cb: TransformCallback): void {
+    this.complete = true; // every byte is in: nothing left to stall, however slowly the rest is read
     clearTimeout(this.stall);
     if (this.expected !== undefined && this.received < this.expected) {
       cb(this.brokeOff(`expected ${this.expected} bytes`));

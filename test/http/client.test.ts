@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { FakeServer } from "../fakes/server.js";
 import { NodeHttpClient, readAll, redactUrl } from "../../src/http/client.js";
 import { backoffDelay, parseRetryAfter, withRetry } from "../../src/http/retry.js";
+import { once } from "node:events";
 import { gzipSync } from "node:zlib";
 import { alreadyRetried, ContrailError } from "../../src/errors.js";
 import type { DownloadProgress } from "../../src/types.js";
@@ -21,6 +22,7 @@ before(async () => {
   server = new FakeServer();
   server.route("GET", "/doc", () => ({ headers: { "content-type": "application/json" }, body: '{"a":1}' }));
   server.route("GET", "/big", () => ({ body: Buffer.alloc(200_000, 97) }));
+  server.route("GET", "/huge", () => ({ body: Buffer.alloc(8_000_000, 98) }));
   server.route("GET", "/gz", () => ({
     headers: { "content-type": "application/json", "content-encoding": "gzip" },
     body: gzipSync(JSON.stringify({ zipped: "x".repeat(50_000) })),
@@ -176,6 +178,17 @@ test("a stalled body fails with HTTP_STALLED; a truncated one with HTTP_TRUNCATE
     readAll(res.body, 1e7, "x"),
     (e: ContrailError) => e.code === "HTTP_TRUNCATED" && e.retryable,
   );
+});
+
+test("a reader that is behind is not a stall: the stall timeout counts only the server's silence", async () => {
+  const res = await client({ stallTimeout: 200 }).request({
+    url: `${base}/huge`,
+    signal: AbortSignal.timeout(10_000),
+  });
+  await once(res.body, "readable");
+  const first = res.body.read() as Buffer;
+  await new Promise((r) => setTimeout(r, 800)); // buffers fill; the server waits for us
+  assert.equal(first.length + (await readAll(res.body, 1e8, "x")).length, 8_000_000);
 });
 
 test("an HTML page with status 200 is an upstream error, retried", async () => {
