@@ -79,13 +79,12 @@ export function isRetryable(err: unknown): boolean {
 }
 
 /**
- * Whether a layer below already spent its retries on this failure: our retry loop marks what it gives up on, and
- * an AWS SDK error (or one wrapping it) has been through the SDK's own retry strategy.
+ * Whether the layer that owns this failure's retries (the HTTP client for a request, `getJson` for a small document)
+ * has already spent them: it marks what it gives up on. A wrapping error counts too (its cause is looked at).
  */
 export function alreadyRetried(err: unknown): boolean {
-  for (let e = err, depth = 0; e && depth < 5; e = (e as Error).cause, depth++) {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if (e instanceof ContrailError && e.attempts !== undefined) return true;
-    if ((e as { $metadata?: { attempts?: number } }).$metadata?.attempts !== undefined) return true;
   }
   return false;
 }

@@ -2,10 +2,11 @@
 // The object appears in the lake only when the body is complete and valid; any failure leaves nothing behind.
 //
 // Retries (one owner per policy): a request is retried by the layer that sent it (the HTTP client up to its
-// headers, a small document's `getJson` whole, the AWS SDK its calls), which marks what it gives up on
-// (`alreadyRetried`). The capture retries, from scratch, only what those layers cannot see: a body that broke after
-// its headers (HTTP_TRUNCATED: ended short or reset; HTTP_STALLED) or that turned out not to be data (an HTML page
-// the SDK parsed). A complete body that is not valid JSON is not retried: the same bytes would come again.
+// headers, a small document's `getJson` whole), which marks what it gives up on (`alreadyRetried`); spot's EC2 calls
+// are the AWS SDK's, and come here as not retryable. The capture retries, from scratch, only what those layers cannot
+// see: a body that broke after its headers (HTTP_TRUNCATED: ended short or reset; HTTP_STALLED), a body that turned
+// out not to be data (an HTML page the SDK parsed), or a lake write that failed. A complete body that is not valid
+// JSON is not retried: the same bytes would come again.
 import { createHash } from "node:crypto";
 import { PassThrough } from "node:stream";
 import { tap } from "../streams.js";
