@@ -156,9 +156,12 @@ export interface HttpResponse {
 }
 
 export interface HttpClient {
-  /** Sends a request, retrying 429/5xx/network errors before the body starts; the body itself is the caller's. */
+  /**
+   * Sends a request, retrying 429/5xx/network errors/timeouts (and `retryOn`) before the body starts; an error it
+   * gives up on carries `attempts` (no layer above retries it again). The body itself is the caller's.
+   */
   request(req: HttpRequest): Promise<HttpResponse>;
-  /** Convenience: GET a small JSON document (bounded size), with the whole exchange retried. */
+  /** Convenience: GET a small JSON document (bounded size), with the whole exchange, body included, retried. */
   getJson<T = unknown>(
     url: string,
     opts: { signal: AbortSignal; headers?: Record<string, string>; label?: string },
