@@ -24,6 +24,11 @@ export type ErrorCode =
 export class ContrailError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
+  /**
+   * Attempts the layer that owns this failure's retries made before giving up (set by `withRetry`). Once set, the
+   * failure has had its retries: no layer above retries it again (one owner per policy).
+   */
+  attempts?: number;
   /** Server-requested wait before the next attempt, if it said so (Retry-After and friends). */
   readonly retryAfterMs?: number;
   readonly status?: number;
@@ -71,6 +76,17 @@ export function isRetryable(err: unknown): boolean {
   return ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "UND_ERR_SOCKET"].includes(
     e?.code ?? "",
   );
+}
+
+/**
+ * Whether the layer that owns this failure's retries (the HTTP client for a request, `getJson` for a small document)
+ * has already spent them: it marks what it gives up on. A wrapping error counts too (its cause is looked at).
+ */
+export function alreadyRetried(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ContrailError && e.attempts !== undefined) return true;
+  }
+  return false;
 }
 
 export function errorMessage(err: unknown): string {

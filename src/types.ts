@@ -120,6 +120,31 @@ export interface HttpRequest {
   accept?: number[];
   /** Label for logs and progress: e.g. the region. */
   label?: string;
+  /**
+   * Statuses worth retrying for this request besides 408, 429 and 5xx: e.g. 404 for a file an index has just
+   * listed (AWS publishes the index before every file it lists is reachable). The client retries them like the rest.
+   */
+  retryOn?: number[];
+}
+
+/**
+ * A response body in flight, as the HTTP client reports it (its `onProgress` option) about once a second and once
+ * more at the end, `done` (complete or failed): enough for a live progress line (bytes, rate, percent and ETA when
+ * the length is known). Bodies of every request are reported; `label` and `url` tell them apart.
+ */
+export interface DownloadProgress {
+  /** The request's label (e.g. the region), if it has one. */
+  label?: string;
+  /** The URL, with credentials in its query redacted. */
+  url: string;
+  /** Body bytes received so far (decoded, when the server compressed them). */
+  bytes: number;
+  /** The body's length, when the server said it (Content-Length of a body that is not compressed). */
+  total?: number;
+  /** Mean rate since the body started, in bytes per second. */
+  bytesPerSecond: number;
+  /** The last report of this body. */
+  done: boolean;
 }
 
 export interface HttpResponse {
@@ -131,9 +156,12 @@ export interface HttpResponse {
 }
 
 export interface HttpClient {
-  /** Sends a request, retrying 429/5xx/network errors before the body starts; the body itself is the caller's. */
+  /**
+   * Sends a request, retrying 429/5xx/network errors/timeouts (and `retryOn`) before the body starts; an error it
+   * gives up on carries `attempts` (no layer above retries it again). The body itself is the caller's.
+   */
   request(req: HttpRequest): Promise<HttpResponse>;
-  /** Convenience: GET a small JSON document (bounded size), with the whole exchange retried. */
+  /** Convenience: GET a small JSON document (bounded size), with the whole exchange, body included, retried. */
   getJson<T = unknown>(
     url: string,
     opts: { signal: AbortSignal; headers?: Record<string, string>; label?: string },

@@ -1,11 +1,18 @@
 // One capture: body → sha256 and length → JSON check → parallel gzip → lake, streaming, then the manifest.
 // The object appears in the lake only when the body is complete and valid; any failure leaves nothing behind.
+//
+// Retries (one owner per policy): a request is retried by the layer that sent it (the HTTP client up to its
+// headers, a small document's `getJson` whole), which marks what it gives up on (`alreadyRetried`); spot's EC2 calls
+// are the AWS SDK's, and come here as not retryable. The capture retries, from scratch, only what those layers cannot
+// see: a body that broke after its headers (HTTP_TRUNCATED: ended short or reset; HTTP_STALLED), a body that turned
+// out not to be data (an HTML page the SDK parsed), or a lake write that failed. A complete body that is not valid
+// JSON is not retried: the same bytes would come again.
 import { createHash } from "node:crypto";
 import { PassThrough } from "node:stream";
 import { tap } from "../streams.js";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
-import { abortError, errorMessage } from "../errors.js";
+import { abortError, alreadyRetried, errorMessage, isRetryable } from "../errors.js";
 import { withRetry, type RetryPolicy } from "../http/retry.js";
 import { captureKey, checkKey, isoMillis, manifestKey } from "../lake/keys.js";
 import type { CaptureArgs, CheckRecord, Lake, Manifest, SourceName } from "../types.js";
@@ -24,7 +31,7 @@ export interface CaptureDeps {
   onRetry?: (region: string, err: unknown) => void;
 }
 
-/** Streams one capture into the lake and records its manifest; retries retryable failures from scratch. */
+/** Streams one capture into the lake and records its manifest; retries a broken body from scratch. */
 export async function capture(deps: CaptureDeps, args: CaptureArgs): Promise<Manifest> {
   const { lake, source, signal } = deps;
   const key = captureKey(source, args.region, args.capturedAt);
@@ -114,6 +121,7 @@ export async function capture(deps: CaptureDeps, args: CaptureArgs): Promise<Man
     {
       policy: deps.retry,
       signal,
+      retryable: (err) => isRetryable(err) && !alreadyRetried(err),
       onRetry: (err, attempt, delayMs) => {
         deps.onRetry?.(args.region, err);
         log.warn({ attempt, delayMs, err: errorMessage(err) }, "capture attempt failed; retrying");

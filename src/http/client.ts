@@ -1,20 +1,26 @@
 // The one HTTP client of every source: timeouts (connect, headers, stalled body), retries, redirects, progress.
+// It owns the retries of a request up to its headers (429/5xx/network/timeouts, Retry-After honoured); the body,
+// a stream (body.ts), is the caller's: a body that breaks later is retried, if at all, by the capture above.
 import http from "node:http";
 import https from "node:https";
-import { PassThrough, type Readable } from "node:stream";
-import { createGunzip } from "node:zlib";
+import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { abortError, ContrailError } from "../errors.js";
-import type { HttpClient, HttpRequest, HttpResponse } from "../types.js";
-import { parseRetryAfter, withRetry, type RetryPolicy } from "./retry.js";
+import type { DownloadProgress, HttpClient, HttpRequest, HttpResponse } from "../types.js";
+import { responseBody } from "./body.js";
+import { parseRetryAfter, withRetry, type RetryOptions, type RetryPolicy } from "./retry.js";
 
 export interface HttpClientOptions {
+  /** Longest wait for a response's headers (connecting included), ms. */
   connectTimeout: number;
+  /** Longest silence within a body, ms. */
   stallTimeout: number;
   retry: RetryPolicy;
   log?: Logger;
-  /** How often a long download logs its progress. */
-  progressEvery?: number;
+  /** Every body's progress (see DownloadProgress), e.g. for a live line on a terminal. */
+  onProgress?: (p: DownloadProgress) => void;
+  /** Shortest gap between two onProgress reports of one body, ms (default 1000). */
+  progressInterval?: number;
   onRetry?: (label: string | undefined, err: unknown) => void;
   userAgent?: string;
 }
@@ -22,6 +28,11 @@ export interface HttpClientOptions {
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_DOC = 256 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
+const REDIRECTS = [301, 302, 303, 307, 308];
+/** A long download says how it is going in the log this often (onProgress hears of it more often). */
+const LOG_PROGRESS_EVERY = 10_000;
+
+type Observe = ((err: unknown) => void) | undefined;
 
 export class NodeHttpClient implements HttpClient {
   private readonly agents = {
@@ -31,15 +42,8 @@ export class NodeHttpClient implements HttpClient {
 
   constructor(private readonly opts: HttpClientOptions) {}
 
-  request(req: HttpRequest, observe?: (err: unknown) => void): Promise<HttpResponse> {
-    return withRetry(() => this.follow(req), {
-      policy: this.opts.retry,
-      signal: req.signal,
-      onRetry: (err, attempt, delay) => {
-        observe?.(err);
-        this.retried(req.label, req.url, err, attempt, delay);
-      },
-    });
+  request(req: HttpRequest, observe?: Observe): Promise<HttpResponse> {
+    return withRetry(() => this.follow(req), this.retrying(req.label, req.url, req.signal, observe));
   }
 
   /** A view of this client (same connections) that reports each retry to `observe`, e.g. per-source metrics. */
@@ -50,53 +54,37 @@ export class NodeHttpClient implements HttpClient {
     };
   }
 
+  /** A small document: the whole exchange, body included, is one attempt (it is cheap to fetch again). */
   async getJson<T>(
     url: string,
     o: { signal: AbortSignal; headers?: Record<string, string>; label?: string },
-    observe?: (err: unknown) => void,
+    observe?: Observe,
   ): Promise<T> {
-    return withRetry(
-      async () => {
-        const res = await this.follow({
-          url,
-          signal: o.signal,
-          headers: o.headers,
-          label: o.label,
-          followRedirects: true,
+    const attempt = async () => {
+      const res = await this.follow({ url, ...o, followRedirects: true });
+      const bytes = await readAllBytes(res.body, MAX_JSON_DOC, url);
+      let text: string;
+      try {
+        // A strict decoder: toString() would turn bytes that are not UTF-8 into U+FFFD, which JSON.parse
+        // accepts, and the capture would store the replacement characters (RFC 8259 §8.1, SPEC §6).
+        text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      } catch (err) {
+        throw new ContrailError("INVALID_JSON", `${url} did not return valid JSON (its bytes are not UTF-8)`, {
+          cause: err,
+          retryable: true,
         });
-        const bytes = await readAllBytes(res.body, MAX_JSON_DOC, url);
-        let text = "";
-        try {
-          // A strict decoder: toString() would turn bytes that are not UTF-8 into U+FFFD, which JSON.parse
-          // accepts, and the capture would store the replacement characters (RFC 8259 §8.1, SPEC §6).
-          text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-          return JSON.parse(text) as T;
-        } catch (err) {
-          if (err instanceof TypeError)
-            throw new ContrailError(
-              "INVALID_JSON",
-              `${url} did not return valid JSON (its bytes are not UTF-8)`,
-              {
-                cause: err,
-                retryable: true,
-              },
-            );
-          // A small document that does not parse is most likely an upstream glitch: worth another attempt.
-          throw new ContrailError("INVALID_JSON", `${url} did not return valid JSON (${snippet(text)})`, {
-            cause: err,
-            retryable: true,
-          });
-        }
-      },
-      {
-        policy: this.opts.retry,
-        signal: o.signal,
-        onRetry: (err, attempt, delay) => {
-          observe?.(err);
-          this.retried(o.label, url, err, attempt, delay);
-        },
-      },
-    );
+      }
+      try {
+        return JSON.parse(text) as T;
+      } catch (err) {
+        // A small document that does not parse is most likely an upstream glitch: worth another attempt.
+        throw new ContrailError("INVALID_JSON", `${url} did not return valid JSON (${snippet(text)})`, {
+          cause: err,
+          retryable: true,
+        });
+      }
+    };
+    return withRetry(attempt, this.retrying(o.label, url, o.signal, observe));
   }
 
   close(): void {
@@ -104,12 +92,24 @@ export class NodeHttpClient implements HttpClient {
     this.agents.https.destroy();
   }
 
-  private retried(label: string | undefined, url: string, err: unknown, attempt: number, delayMs: number) {
-    this.opts.onRetry?.(label, err);
-    this.opts.log?.warn(
-      { label, url: redactUrl(url), attempt, delayMs, err: (err as Error).message },
-      "request failed; retrying",
-    );
+  private retrying(
+    label: string | undefined,
+    url: string,
+    signal: AbortSignal,
+    observe: Observe,
+  ): RetryOptions {
+    return {
+      policy: this.opts.retry,
+      signal,
+      onRetry: (err, attempt, delayMs) => {
+        observe?.(err);
+        this.opts.onRetry?.(label, err);
+        this.opts.log?.warn(
+          { label, url: redactUrl(url), attempt, delayMs, err: (err as Error).message },
+          "request failed; retrying",
+        );
+      },
+    };
   }
 
   private async follow(req: HttpRequest): Promise<HttpResponse> {
@@ -117,7 +117,7 @@ export class NodeHttpClient implements HttpClient {
     for (let hop = 0; ; hop++) {
       const res = await this.once(current);
       const location = res.headers.location;
-      if (!req.followRedirects || ![301, 302, 303, 307, 308].includes(res.status) || !location) return res;
+      if (!req.followRedirects || !REDIRECTS.includes(res.status) || !location) return res;
       res.body.resume();
       if (hop >= MAX_REDIRECTS)
         throw new ContrailError("UPSTREAM", `too many redirects from ${redactUrl(req.url)}`);
@@ -132,208 +132,109 @@ export class NodeHttpClient implements HttpClient {
     }
   }
 
-  /** One exchange: resolves once the headers arrive with an accepted status. */
-  private once(req: HttpRequest): Promise<HttpResponse> {
+  /** One exchange: resolves once the headers arrive with an accepted status; the body is left to the caller. */
+  private async once(req: HttpRequest): Promise<HttpResponse> {
+    const res = await this.send(req);
+    const headers = flatHeaders(res.headers);
+    const status = res.statusCode ?? 0;
+    const body = responseBody(res, headers, {
+      where: redactUrl(req.url),
+      ...(req.label !== undefined ? { label: req.label } : {}),
+      stallTimeout: this.opts.stallTimeout,
+      signal: req.signal,
+      progressInterval: this.opts.progressInterval ?? 1000,
+      onProgress: this.progress(),
+    });
+    const accepted = (status >= 200 && status < 300) || (req.accept ?? []).includes(status);
+    if (accepted && status < 300 && /text\/html/i.test(headers["content-type"] ?? "")) {
+      // An HTML page where JSON or XML was asked for: a proxy's or CDN's error page, worth another attempt.
+      body.resume();
+      throw new ContrailError(
+        "UPSTREAM",
+        `HTTP ${status} from ${redactUrl(req.url)} is an HTML page, not data`,
+        {
+          retryable: true,
+          status,
+        },
+      );
+    }
+    if (accepted || (req.followRedirects && REDIRECTS.includes(status)))
+      return { status, url: req.url, headers, body };
+    const text = await readAll(body, MAX_ERROR_BODY, req.url, true).catch(() => "");
+    throw statusError(req, status, headers, text);
+  }
+
+  /** Sends the request; resolves with the response once its headers are in, within the connect timeout. */
+  private send(req: HttpRequest): Promise<http.IncomingMessage> {
     const { signal } = req;
     if (signal.aborted) return Promise.reject(abortError(signal));
     const url = new URL(req.url);
-    const lib = url.protocol === "https:" ? https : http;
-    const agent = url.protocol === "https:" ? this.agents.https : this.agents.http;
-    return new Promise<HttpResponse>((resolve, reject) => {
-      let settled = false;
-      const fail = (err: Error) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(headerTimer);
-        signal.removeEventListener("abort", onAbort);
-        r.destroy();
-        reject(err);
-      };
-      const onAbort = () => fail(abortError(signal));
-      const headerTimer = setTimeout(
-        () =>
-          fail(
-            new ContrailError(
-              "HTTP_TIMEOUT",
-              `no response from ${redactUrl(req.url)} within ${this.opts.connectTimeout} ms`,
-              {
-                retryable: true,
-              },
-            ),
-          ),
-        this.opts.connectTimeout,
-      );
-      const r = lib.request(
-        url,
-        {
-          method: req.method ?? "GET",
-          agent,
-          headers: {
-            "user-agent": this.opts.userAgent ?? "contrail",
-            "accept-encoding": "gzip",
-            ...(req.body !== undefined ? { "content-length": Buffer.byteLength(req.body) } : {}),
-            ...req.headers,
-          },
-        },
-        (res) => {
-          if (settled) {
-            res.destroy();
-            return;
-          }
-          settled = true;
-          clearTimeout(headerTimer);
-          signal.removeEventListener("abort", onAbort);
-          const headers = flatHeaders(res.headers);
-          const status = res.statusCode ?? 0;
-          const body = this.watchBody(res, req, headers, signal);
-          const accepted = (status >= 200 && status < 300) || (req.accept ?? []).includes(status);
-          const redirect = req.followRedirects && [301, 302, 303, 307, 308].includes(status);
-          if (accepted && status < 300 && /text\/html/i.test(headers["content-type"] ?? "")) {
-            // An HTML page where JSON or XML was asked for: a proxy's or CDN's error page, worth another attempt.
-            body.resume();
-            reject(
-              new ContrailError(
-                "UPSTREAM",
-                `HTTP ${status} from ${redactUrl(req.url)} is an HTML page, not data`,
-                {
-                  retryable: true,
-                  status,
-                },
-              ),
-            );
-            return;
-          }
-          if (accepted || redirect) {
-            resolve({ status, url: req.url, headers, body });
-            return;
-          }
-          readAll(body, MAX_ERROR_BODY, req.url, true)
-            .catch(() => "")
-            .then((text) => reject(statusError(req.url, status, headers, text)));
-        },
-      );
-      r.on("error", (err: NodeJS.ErrnoException) =>
-        fail(
-          signal.aborted
-            ? abortError(signal)
-            : new ContrailError(
-                "HTTP_NETWORK",
-                `${err.code ?? "network error"} from ${redactUrl(req.url)}: ${err.message}`,
-                {
-                  cause: err,
-                  retryable: true,
-                },
-              ),
-        ),
-      );
-      signal.addEventListener("abort", onAbort, { once: true });
+    const tls = url.protocol === "https:";
+    const r = (tls ? https : http).request(url, {
+      method: req.method ?? "GET",
+      agent: tls ? this.agents.https : this.agents.http,
+      headers: {
+        "user-agent": this.opts.userAgent ?? "contrail",
+        "accept-encoding": "gzip",
+        ...(req.body !== undefined ? { "content-length": Buffer.byteLength(req.body) } : {}),
+        ...req.headers,
+      },
+    });
+    const where = redactUrl(req.url);
+    const onAbort = () => r.destroy(abortError(signal));
+    const timer = setTimeout(() => {
+      const msg = `no response from ${where} within ${this.opts.connectTimeout} ms`;
+      r.destroy(new ContrailError("HTTP_TIMEOUT", msg, { retryable: true }));
+    }, this.opts.connectTimeout);
+    signal.addEventListener("abort", onAbort, { once: true });
+    return new Promise<http.IncomingMessage>((resolve, reject) => {
+      r.once("response", resolve);
+      // Failures after the headers reach the body (body.ts); before them, they reject here.
+      r.on("error", (err: NodeJS.ErrnoException) => reject(networkError(err, where, signal)));
       r.end(req.body);
+    }).finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
     });
   }
 
-  /** The body as a stream that errors (retryably) when it stalls, is reset or ends short of Content-Length. */
-  private watchBody(
-    res: http.IncomingMessage,
-    req: HttpRequest,
-    headers: Record<string, string | undefined>,
-    signal: AbortSignal,
-  ): Readable {
-    const out = new PassThrough({ highWaterMark: 256 * 1024 });
-    const expected = headers["content-length"] !== undefined ? Number(headers["content-length"]) : undefined;
-    const where = redactUrl(req.url);
-    let received = 0;
-    let lastLog = Date.now();
-    let stall: NodeJS.Timeout | undefined;
+  /** Hands every report to onProgress, and one every LOG_PROGRESS_EVERY ms per body to the log. */
+  private progress(): ((p: DownloadProgress) => void) | undefined {
+    const { onProgress, log } = this.opts;
+    if (!onProgress && !log) return undefined;
     const started = Date.now();
-    const armStall = () => {
-      clearTimeout(stall);
-      stall = setTimeout(() => {
-        const err = new ContrailError(
-          "HTTP_STALLED",
-          `body of ${where} stalled: no data for ${this.opts.stallTimeout} ms after ${received} bytes`,
-          { retryable: true },
-        );
-        failOut(err);
-        res.destroy();
-      }, this.opts.stallTimeout);
+    let logged = 0;
+    return (p) => {
+      onProgress?.(p);
+      if (!log || p.done || Date.now() - started - logged < LOG_PROGRESS_EVERY) return;
+      logged = Date.now() - started;
+      const { label, url, bytes, total, bytesPerSecond } = p;
+      log.info(
+        { label, url, bytes, total, mbPerSec: Math.round(bytesPerSecond / 1e5) / 10 },
+        "download progress",
+      );
     };
-    const onAbort = () => res.destroy(abortError(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    const finish = () => {
-      clearTimeout(stall);
-      signal.removeEventListener("abort", onAbort);
-    };
-    armStall();
-    res.on("data", (chunk: Buffer) => {
-      received += chunk.length;
-      armStall();
-      const every = this.opts.progressEvery ?? 10_000;
-      if (this.opts.log && Date.now() - lastLog >= every) {
-        lastLog = Date.now();
-        const secs = (lastLog - started) / 1000;
-        this.opts.log.info(
-          {
-            label: req.label,
-            url: where,
-            bytes: received,
-            total: expected,
-            mbPerSec: Math.round((received / 1e6 / secs) * 10) / 10,
-          },
-          "download progress",
-        );
-      }
-    });
-    res.on("end", finish);
-    res.on("close", finish);
-    const encoding = headers["content-encoding"]?.toLowerCase();
-    const decoded = encoding === "gzip" ? res.pipe(createGunzip()) : res;
-    function failOut(err: Error) {
-      finish();
-      if (signal.aborted) out.destroy(abortError(signal));
-      else if (err instanceof ContrailError) out.destroy(err);
-      else
-        out.destroy(
-          new ContrailError(
-            "HTTP_TRUNCATED",
-            `body of ${where} broke off after ${received} bytes: ${err.message}`,
-            {
-              cause: err,
-              retryable: true,
-            },
-          ),
-        );
-    }
-    res.on("error", failOut);
-    res.on("aborted", () => failOut(new Error("connection closed early")));
-    if (decoded !== res) decoded.on("error", failOut);
-    decoded.on("end", () => {
-      if (expected !== undefined && received < expected) {
-        failOut(new Error(`expected ${expected} bytes`));
-        return;
-      }
-      out.end();
-    });
-    decoded.on("data", (chunk: Buffer) => {
-      if (!out.write(chunk)) {
-        decoded.pause();
-        out.once("drain", () => decoded.resume());
-      }
-    });
-    res.on("close", () => {
-      if (!res.complete && !out.destroyed && !out.writableEnded)
-        failOut(new Error("connection closed early"));
-    });
-    out.on("close", () => {
-      if (!res.complete) res.destroy();
-    });
-    return out;
   }
 }
 
-function statusError(url: string, status: number, headers: Record<string, string | undefined>, text: string) {
-  const retryable = status === 408 || status === 429 || status >= 500;
+function networkError(err: NodeJS.ErrnoException, where: string, signal: AbortSignal): Error {
+  if (signal.aborted) return abortError(signal);
+  if (err instanceof ContrailError) return err;
+  return new ContrailError("HTTP_NETWORK", `${err.code ?? "network error"} from ${where}: ${err.message}`, {
+    cause: err,
+    retryable: true,
+  });
+}
+
+function statusError(
+  req: HttpRequest,
+  status: number,
+  headers: Record<string, string | undefined>,
+  text: string,
+) {
+  const retryable = status === 408 || status === 429 || status >= 500 || (req.retryOn ?? []).includes(status);
   const retryAfterMs = retryable ? parseRetryAfter(headers) : undefined;
-  return new ContrailError("HTTP_STATUS", `HTTP ${status} from ${redactUrl(url)}: ${snippet(text)}`, {
+  return new ContrailError("HTTP_STATUS", `HTTP ${status} from ${redactUrl(req.url)}: ${snippet(text)}`, {
     retryable,
     status,
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),

@@ -1,5 +1,5 @@
 // The one retry policy: exponential backoff with full jitter, server hints (Retry-After and friends) honoured.
-import { abortError, isAbortError, isRetryable } from "../errors.js";
+import { abortError, ContrailError, isAbortError, isRetryable } from "../errors.js";
 
 export interface RetryPolicy {
   /** Total attempts, including the first. */
@@ -66,7 +66,10 @@ export interface RetryOptions {
   retryable?: (err: unknown) => boolean;
 }
 
-/** Runs `fn` until it succeeds, fails with a non-retryable error, or the attempts run out. */
+/**
+ * Runs `fn` until it succeeds, fails with a non-retryable error, or the attempts run out; a retryable error it gives
+ * up on carries `attempts` (see `alreadyRetried`).
+ */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
   const retryable = opts.retryable ?? isRetryable;
   for (let attempt = 1; ; attempt++) {
@@ -75,7 +78,12 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
       return await fn(attempt);
     } catch (err) {
       if (opts.signal.aborted || isAbortError(err)) throw opts.signal.aborted ? abortError(opts.signal) : err;
-      if (attempt >= opts.policy.attempts || !retryable(err)) throw err;
+      if (!retryable(err)) throw err;
+      if (attempt >= opts.policy.attempts) {
+        // Spent: said on the error, so that no layer above retries it again.
+        if (err instanceof ContrailError) err.attempts = attempt;
+        throw err;
+      }
       const hint = (err as { retryAfterMs?: number }).retryAfterMs;
       const delay = backoffDelay(attempt, opts.policy, hint);
       opts.onRetry?.(err, attempt, delay);

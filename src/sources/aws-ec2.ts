@@ -97,6 +97,9 @@ export const amazonEc2: Source = {
               signal,
               label: region,
               accept: [304],
+              // The index was just read: AWS publishes it before every file it lists is reachable, so a 404 here is
+              // most likely that race, and retried like a 503 (a file still missing after that fails the region).
+              retryOn: [404],
               ...(etag ? { headers: { "if-none-match": etag } } : {}),
             });
             if (res.status === 304) {

@@ -77,6 +77,8 @@ export class FakeAwsPricing {
   readonly server: FakeServer;
   ranges: boolean;
   private readonly state = new Map<string, RegionState>();
+  /** Regions whose current offer file is listed but not yet reachable: requests left that answer 404. */
+  private readonly pending = new Map<string, number>();
   private readonly defaultProducts: number;
 
   constructor(opts: FakeAwsPricingOptions = {}) {
@@ -113,6 +115,17 @@ export class FakeAwsPricing {
     st.current = version;
     st.versions.set(version, v);
     this.state.set(code, st);
+    return this;
+  }
+
+  /**
+   * The publication race: AWS publishes the region index before every file it lists is reachable, so the region's
+   * current offer file answers S3's 404 NoSuchKey to its next `requests` requests (0: reachable again).
+   */
+  unpublished(code: string, requests: number): this {
+    this.region(code);
+    if (requests > 0) this.pending.set(code, requests);
+    else this.pending.delete(code);
     return this;
   }
 
@@ -227,6 +240,15 @@ export class FakeAwsPricing {
     return { status: 206, headers: h, body: body.subarray(start, end + 1) };
   }
 
+  /** Counts one request against the region's unpublished file; true while it is still unreachable. */
+  private notYet(code: string): boolean {
+    const left = this.pending.get(code);
+    if (left === undefined) return false;
+    if (left <= 1) this.pending.delete(code);
+    else this.pending.set(code, left - 1);
+    return true;
+  }
+
   private handle(req: LoggedRequest, url: URL): Reply {
     const path = url.pathname;
     const current = [...this.state].map(([code, st]) => [code, st.versions.get(st.current)!] as const);
@@ -260,8 +282,11 @@ export class FakeAwsPricing {
     }
     const m = /^\/offers\/v1\.0\/aws\/AmazonEC2\/(\d{14})\/([a-z0-9-]+)\/index\.json$/.exec(path);
     const v = m ? this.state.get(m[2]!)?.versions.get(m[1]!) : undefined;
-    if (!m || !v) return s3Error(404, "NoSuchKey", "The specified key does not exist.", path.slice(1));
-    const code = m[2]!;
+    const code = m?.[2];
+    const unreachable =
+      code !== undefined && v?.version === this.state.get(code)?.current && this.notYet(code);
+    if (!m || !v || !code || unreachable)
+      return s3Error(404, "NoSuchKey", "The specified key does not exist.", path.slice(1));
     const stream = v.stream && { ...v.stream, region: code, version: v.version };
     return this.conditional(req, this.etagOf(code, v), versionDate(v.version), () =>
       stream ? offerStream(stream) : this.bytesOf(code, v),

@@ -5,7 +5,15 @@
 // Run: NODE_EXTRA_CA_CERTS=test/fakes/tls/cert.pem node --import tsx --test test/faults/throttling.test.ts
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { PERSISTENT, REGION, bodyFault, bodyRequests, useHarness, type Fakes } from "./harness.js";
+import {
+  BASE_CONFIG,
+  PERSISTENT,
+  REGION,
+  bodyFault,
+  bodyRequests,
+  useHarness,
+  type Fakes,
+} from "./harness.js";
 import type { SourceName } from "../../src/types.js";
 
 /** A server's one-second wait, less a little timer slack. */
@@ -40,6 +48,18 @@ function assertRetryWaited(f: Fakes, source: SourceName, from: number, min: numb
   assert.ok(
     gap >= min,
     `the retry came ${gap} ms after the throttled request; the server asked for ${min}+ ms`,
+  );
+}
+
+/**
+ * One retry layer (issue 8 item 7): a request throttled for good costs exactly the client's attempts; the capture
+ * does not retry, from scratch, what the client has already retried (that would be attempts × attempts).
+ */
+function assertClientAttemptsOnly(f: Fakes, source: SourceName, from: number): void {
+  assert.equal(
+    arrivals(f, source, from).length,
+    BASE_CONFIG.http.attempts,
+    "requests: http.attempts, no more",
   );
 }
 
@@ -102,17 +122,21 @@ describe("fault: throttling (429, 503, Retry-After)", () => {
     );
     assertRetriedQuickly(h.fakes, "AmazonEC2", from, 2);
   });
-  test("AmazonEC2, s3 lake: 503 on every attempt → failed, nothing stored", async (t) => {
+  test("AmazonEC2, s3 lake: 503 on every attempt → failed after http.attempts requests, nothing stored", async (t) => {
     await h.scenario(
       {
         source: "AmazonEC2",
         lake: "s3",
-        inject: (f) => bodyFault(f, "AmazonEC2", { kind: "status", status: 503 }, PERSISTENT),
+        inject: (f) => {
+          mark(f, "AmazonEC2");
+          bodyFault(f, "AmazonEC2", { kind: "status", status: 503 }, PERSISTENT);
+        },
         expect: "failed",
         message: /HTTP 503/,
       },
       t,
     );
+    assertClientAttemptsOnly(h.fakes, "AmazonEC2", from);
   });
 
   // AmazonEC2Spot: EC2 throttles with 503 RequestLimitExceeded (no Retry-After); the AWS SDK retries it.
@@ -223,18 +247,21 @@ describe("fault: throttling (429, 503, Retry-After)", () => {
     assert.equal(at.length, 3, "503, 503, then the RateCard");
     assert.ok(at[2]! - at[0]! < WAITED_MS, `backoff only (${at[2]! - at[0]!} ms)`);
   });
-  test("Azure, s3 lake: Resource Manager 429 on every attempt → failed, nothing stored", async (t) => {
+  test("Azure, s3 lake: Resource Manager 429 on every attempt → failed after http.attempts requests, nothing stored", async (t) => {
     await h.scenario(
       {
         source: "Azure",
         lake: "s3",
-        inject: (f) =>
-          void f.azure.arm.server.fault({ path: RATECARD }, { kind: "status", status: 429 }, PERSISTENT),
+        inject: (f) => {
+          mark(f, "Azure");
+          f.azure.arm.server.fault({ path: RATECARD }, { kind: "status", status: 429 }, PERSISTENT);
+        },
         expect: "failed",
         message: /HTTP 429/,
       },
       t,
     );
+    assertClientAttemptsOnly(h.fakes, "Azure", from);
   });
 
   // AzureRetail: 429 with Retry-After, or with only Azure's own x-ms-ratelimit-retailPrices-retry-after.

@@ -3,7 +3,10 @@ import assert from "node:assert/strict";
 import { FakeServer } from "../fakes/server.js";
 import { NodeHttpClient, readAll, redactUrl } from "../../src/http/client.js";
 import { backoffDelay, parseRetryAfter, withRetry } from "../../src/http/retry.js";
-import { ContrailError } from "../../src/errors.js";
+import { once } from "node:events";
+import { gzipSync } from "node:zlib";
+import { alreadyRetried, ContrailError } from "../../src/errors.js";
+import type { DownloadProgress } from "../../src/types.js";
 
 let server: FakeServer;
 let base: string;
@@ -19,6 +22,11 @@ before(async () => {
   server = new FakeServer();
   server.route("GET", "/doc", () => ({ headers: { "content-type": "application/json" }, body: '{"a":1}' }));
   server.route("GET", "/big", () => ({ body: Buffer.alloc(200_000, 97) }));
+  server.route("GET", "/huge", () => ({ body: Buffer.alloc(8_000_000, 98) }));
+  server.route("GET", "/gz", () => ({
+    headers: { "content-type": "application/json", "content-encoding": "gzip" },
+    body: gzipSync(JSON.stringify({ zipped: "x".repeat(50_000) })),
+  }));
   server.route("GET", "/redirect", () => ({ status: 302, headers: { location: "/doc" } }));
   server.route("GET", "/away", () => ({ status: 302, headers: { location: `${other}/seen` } }));
   base = await server.listen();
@@ -61,13 +69,100 @@ test("503s and resets are retried; 404 is not", async () => {
   server.clearFaults();
 });
 
-test("after the last attempt the error says what happened", async () => {
+test("after the last attempt the error says what happened, and that it was retried", async () => {
   server.fault({ path: "/doc" }, { kind: "status", status: 500, body: "<html>boom</html>" }, 10);
   await assert.rejects(
-    client().getJson(`${base}/doc`, { signal: AbortSignal.timeout(10_000) }),
-    /HTTP 500 from http:\/\/127\.0\.0\.1:\d+\/doc: <html>boom/,
+    client().request({ url: `${base}/doc`, signal: AbortSignal.timeout(10_000) }),
+    (e: ContrailError) => {
+      assert.match(e.message, /HTTP 500 from http:\/\/127\.0\.0\.1:\d+\/doc: <html>boom/);
+      assert.equal(e.attempts, 4);
+      assert.ok(alreadyRetried(e), "no layer above retries it again");
+      return true;
+    },
   );
   server.clearFaults();
+});
+
+test("a status the request names in retryOn is retried (e.g. a 404 that is a publication race)", async () => {
+  server.fault({ path: "/doc" }, { kind: "status", status: 404, body: "NoSuchKey" }, 2);
+  const before = server.requestsTo("/doc").length;
+  const res = await client().request({
+    url: `${base}/doc`,
+    signal: AbortSignal.timeout(10_000),
+    retryOn: [404],
+  });
+  assert.equal(res.status, 200);
+  assert.equal(await readAll(res.body, 1e6, "x"), '{"a":1}');
+  assert.equal(server.requestsTo("/doc").length - before, 3);
+});
+
+test("no headers within the connect timeout: HTTP_TIMEOUT, retried", async () => {
+  server.fault({ path: "/doc" }, { kind: "delay", ms: 1500 }, 1);
+  const before = server.requestsTo("/doc").length;
+  const t0 = Date.now();
+  const doc = await client({ connectTimeout: 200 }).getJson(`${base}/doc`, {
+    signal: AbortSignal.timeout(10_000),
+  });
+  assert.deepEqual(doc, { a: 1 });
+  assert.ok(Date.now() - t0 < 1200, `gave up on the silent server after its timeout (${Date.now() - t0} ms)`);
+  assert.equal(server.requestsTo("/doc").length - before, 2);
+  server.fault({ path: "/doc" }, { kind: "delay", ms: 1500 }, 10);
+  await assert.rejects(
+    client({ connectTimeout: 100, retry: { attempts: 2, baseDelay: 1, maxDelay: 1 } }).getJson(
+      `${base}/doc`,
+      {
+        signal: AbortSignal.timeout(10_000),
+      },
+    ),
+    (e: ContrailError) => e.code === "HTTP_TIMEOUT" && e.attempts === 2,
+  );
+  server.clearFaults();
+});
+
+test("progress: bytes, total and rate while the body flows, and one last report marked done", async () => {
+  const seen: DownloadProgress[] = [];
+  const c = client({ onProgress: (p) => seen.push(p), progressInterval: 0 });
+  const res = await c.request({
+    url: `${base}/big`,
+    signal: AbortSignal.timeout(10_000),
+    label: "eu-west-1",
+  });
+  assert.equal((await readAll(res.body, 1e7, "x")).length, 200_000);
+  assert.ok(seen.length >= 2, `reports while the body flowed (${seen.length})`);
+  const last = seen.at(-1)!;
+  assert.deepEqual(
+    { ...last, bytesPerSecond: 0 },
+    { label: "eu-west-1", url: `${base}/big`, bytes: 200_000, total: 200_000, bytesPerSecond: 0, done: true },
+  );
+  assert.ok(last.bytesPerSecond > 0);
+  assert.equal(seen.filter((p) => p.done).length, 1);
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.bytes >= seen[i - 1]!.bytes, "bytes only grow");
+});
+
+test("progress: a body that fails ends with a done report of the bytes it got", async () => {
+  const seen: DownloadProgress[] = [];
+  server.fault({ path: "/big" }, { kind: "truncate", afterBytes: 5000 });
+  const res = await client({ onProgress: (p) => seen.push(p) }).request({
+    url: `${base}/big`,
+    signal: AbortSignal.timeout(10_000),
+  });
+  await assert.rejects(readAll(res.body, 1e7, "x"), /broke off after 5000 bytes/);
+  assert.deepEqual(
+    seen.filter((p) => p.done).map((p) => p.bytes),
+    [5000],
+  );
+});
+
+test("a gzip body is decoded; its progress has no total (Content-Length counts the compressed bytes)", async () => {
+  const seen: DownloadProgress[] = [];
+  const doc = await client({ onProgress: (p) => seen.push(p) }).getJson<{ zipped: string }>(`${base}/gz`, {
+    signal: AbortSignal.timeout(10_000),
+  });
+  assert.equal(doc.zipped.length, 50_000);
+  const last = seen.at(-1)!;
+  assert.equal(last.done, true);
+  assert.equal(last.total, undefined);
+  assert.equal(last.bytes, JSON.stringify(doc).length);
 });
 
 test("a stalled body fails with HTTP_STALLED; a truncated one with HTTP_TRUNCATED", async () => {
@@ -83,6 +178,17 @@ test("a stalled body fails with HTTP_STALLED; a truncated one with HTTP_TRUNCATE
     readAll(res.body, 1e7, "x"),
     (e: ContrailError) => e.code === "HTTP_TRUNCATED" && e.retryable,
   );
+});
+
+test("a reader that is behind is not a stall: the stall timeout counts only the server's silence", async () => {
+  const res = await client({ stallTimeout: 200 }).request({
+    url: `${base}/huge`,
+    signal: AbortSignal.timeout(10_000),
+  });
+  await once(res.body, "readable");
+  const first = res.body.read() as Buffer;
+  await new Promise((r) => setTimeout(r, 800)); // buffers fill; the server waits for us
+  assert.equal(first.length + (await readAll(res.body, 1e8, "x")).length, 8_000_000);
 });
 
 test("an HTML page with status 200 is an upstream error, retried", async () => {
@@ -101,6 +207,16 @@ test("abort cancels a request in flight, also during a retry wait", async () => 
   );
   assert.ok(Date.now() - t0 < 1000);
   server.clearFaults();
+});
+
+test("abort in the middle of a body: the body fails with ABORTED at once", async () => {
+  server.fault({ path: "/big" }, { kind: "stall", afterBytes: 1000, ms: 5000 });
+  const ac = new AbortController();
+  const res = await client({ stallTimeout: 10_000 }).request({ url: `${base}/big`, signal: ac.signal });
+  const t0 = Date.now();
+  setTimeout(() => ac.abort(), 100);
+  await assert.rejects(readAll(res.body, 1e7, "x"), (e: ContrailError) => e.code === "ABORTED");
+  assert.ok(Date.now() - t0 < 1000);
 });
 
 test("redirects: followed on request; Authorization never goes to another origin", async () => {
