@@ -157,7 +157,12 @@ export class S3Lake implements Lake {
       );
       for await (const page of pages) {
         for (const o of page.Contents ?? []) {
-          if (o.Key) yield { key: o.Key.slice(this.prefix.length), size: o.Size ?? 0 };
+          if (o.Key)
+            yield {
+              key: o.Key.slice(this.prefix.length),
+              size: o.Size ?? 0,
+              ...(o.LastModified ? { modified: o.LastModified } : {}),
+            };
         }
       }
     } catch (err) {
