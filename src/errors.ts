@@ -15,6 +15,7 @@ export type ErrorCode =
   | "LAKE_ACCESS_DENIED"
   | "LAKE_NO_BUCKET"
   | "LAKE_IO"
+  | "LAKE_CORRUPT"
   | "AUTH"
   | "REGION_DISABLED"
   | "UPSTREAM"

@@ -9,6 +9,8 @@ export type SourceName = (typeof SOURCE_NAMES)[number];
 export interface LakeEntry {
   key: string;
   size: number;
+  /** When the object was last written, where the lake says (S3 LastModified, file mtime). */
+  modified?: Date;
 }
 
 /**
@@ -64,6 +66,8 @@ export interface Manifest {
   pages?: number;
   /** Spot history: the time window the capture covers. */
   window?: { start: string; end: string };
+  /** Set when the manifest was written by a later run from the object alone (the crawler died in between). */
+  repairedAt?: string;
   crawler: { name: "contrail"; version: string };
 }
 

@@ -121,12 +121,15 @@ describe("AmazonEC2 into S3", () => {
     }
   });
 
-  test("NoSuchBucket names the bucket", async () => {
+  test("NoSuchBucket stops the crawler at start-up (exit 2), naming --lake and the bucket", async () => {
     const r = await runCli(["crawl", "--once", "--source", "AmazonEC2", "--lake", "s3://no-such-bucket"], {
       cwd: work.dir,
       env: env({ CONTRAIL_AWS_REGIONS: "us-east-1" }),
     });
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /bucket no-such-bucket does not exist/);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^contrail: --lake: cannot write to the lake s3:\/\/no-such-bucket: bucket no-such-bucket does not exist/m,
+    );
   });
 });

@@ -14,7 +14,8 @@ import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
 import { abortError, alreadyRetried, errorMessage, isRetryable } from "../errors.js";
 import { withRetry, type RetryPolicy } from "../http/retry.js";
-import { captureKey, checkKey, isoMillis, manifestKey } from "../lake/keys.js";
+import { captureKey, isoMillis, manifestKey } from "../lake/keys.js";
+import { writeCheck, writeManifest } from "../lake/records.js";
 import type { CaptureArgs, CheckRecord, Lake, Manifest, SourceName } from "../types.js";
 import { ParallelGzip } from "./gzip.js";
 import { jsonCheckTransform } from "./json-check.js";
@@ -100,13 +101,12 @@ export async function capture(deps: CaptureDeps, args: CaptureArgs): Promise<Man
         crawler: CRAWLER,
       };
       try {
-        await lake.putBytes(
-          manifestKey(source, args.region, args.capturedAt),
-          JSON.stringify(manifest, null, 2),
-          {
-            ifAbsent: true,
-          },
-        );
+        // The object is ours (its write was conditional), so a manifest already there is another's repair of it.
+        if (!(await writeManifest(lake, manifest, signal)))
+          log.warn(
+            { manifest: manifestKey(source, args.region, args.capturedAt) },
+            "manifest existed already",
+          );
       } catch (err) {
         // A capture without its manifest is not a capture: remove it so the next attempt starts clean.
         await lake.delete(key).catch(() => undefined);
@@ -147,9 +147,7 @@ export async function recordCheck(
     urls: args.urls,
     crawler: CRAWLER,
   };
-  await deps.lake.putBytes(checkKey(deps.source, args.region, checkedAt), JSON.stringify(record, null, 2), {
-    ifAbsent: true,
-  });
+  await writeCheck(deps.lake, record);
   deps.log.info(
     { region: args.region, sameAs: args.sameAs, version: args.version },
     "unchanged; recorded the check",

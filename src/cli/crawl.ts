@@ -1,6 +1,8 @@
 // `contrail crawl`: the daemon, or one cycle with --once.
 import { setMaxListeners } from "node:events";
 import { ConfigError, errorMessage } from "../errors.js";
+import { probeLake } from "../lake/probe.js";
+import { repairOrphans } from "../lake/repair.js";
 import { Metrics } from "../metrics/metrics.js";
 import { Scheduler, type RunSummary } from "../schedule/scheduler.js";
 import { selectSources } from "../sources/index.js";
@@ -51,9 +53,19 @@ export async function crawlCommand(
       { lake: lake.description, sources: selected.map((s) => s.name), once: opts.once ?? false },
       "contrail crawler starting",
     );
+    // Before any download: a lake that cannot take a capture stops the crawler now, exit 2 (SPEC §6).
+    await probeLake(lake, config.lakeFrom, controller.signal);
     await lake
       .cleanup?.(controller.signal)
       .catch((err: unknown) => log.warn({ err: errorMessage(err) }, "lake cleanup failed"));
+    await repairOrphans(
+      lake,
+      selected.map((s) => s.name),
+      log,
+      { signal: controller.signal },
+    ).catch((err: unknown) =>
+      log.warn({ err: errorMessage(err) }, "repair of captures without manifest failed"),
+    );
     const metrics = new Metrics(
       Object.fromEntries(selected.map((s) => [s.name, config.sources[s.name].interval])),
     );

@@ -1,6 +1,6 @@
 // `contrail ls`: captures in the lake, newest first.
 import { ConfigError } from "../errors.js";
-import { manifestKeys, readManifest } from "../lake/manifests.js";
+import { manifestKeys, readManifest } from "../lake/records.js";
 import { sourceByName } from "../sources/index.js";
 import { SOURCE_NAMES, type SourceName } from "../types.js";
 import type { CommonOptions } from "./main.js";

@@ -1,9 +1,7 @@
 // `contrail sources`: one row per source: enabled or what it needs, interval, latest capture in the lake.
 import { formatDuration } from "../config/duration.js";
-import { statusKey } from "../lake/keys.js";
-import type { RunStatus } from "../schedule/scheduler.js";
 import type { Lake, SourceName } from "../types.js";
-import { manifestKeys, readManifest } from "../lake/manifests.js";
+import { manifestKeys, readManifest, readStatus } from "../lake/records.js";
 import { SOURCES, sourceStatus } from "../sources/index.js";
 import type { CommonOptions } from "./main.js";
 import { openRuntime } from "./runtime.js";
@@ -35,14 +33,9 @@ export async function sourcesCommand(opts: CommonOptions): Promise<number> {
 
 /** What the latest run said beyond its captures: regions skipped (e.g. not enabled for the account), failures. */
 async function lastRun(lake: Lake, source: SourceName): Promise<string> {
-  const bytes = await lake.getBytes(statusKey(source)).catch(() => undefined);
-  if (!bytes) return "-";
-  let status: RunStatus;
-  try {
-    status = JSON.parse(bytes.toString("utf8")) as RunStatus;
-  } catch {
-    return "-";
-  }
+  // A corrupt record is an error naming its key (LAKE_CORRUPT, one line from main), never a silent "-".
+  const status = await readStatus(lake, source);
+  if (!status) return "-";
   const notes: string[] = [];
   if (status.error) notes.push(`failed: ${status.error}`);
   const failed = status.regions.filter((r) => r.status === "failed").map((r) => r.region);

@@ -4,7 +4,7 @@ import { tap } from "../streams.js";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { errorMessage } from "../errors.js";
-import { manifestKeys, readManifest } from "../lake/manifests.js";
+import { manifestKeys, readManifest } from "../lake/records.js";
 import type { Lake, Manifest } from "../types.js";
 import { sourceFilter } from "./ls.js";
 import type { CommonOptions } from "./main.js";

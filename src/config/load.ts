@@ -33,9 +33,10 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
     nonEmpty(env.CONTRAIL_LAKE) ??
     file.lake ??
     (bucket ? `s3://${bucket}` : "./lake");
+  // The setting a user changes to point the crawler elsewhere (named when the lake is unusable).
   const lakeFrom = inputs.flags?.lake
     ? "--lake"
-    : env.CONTRAIL_LAKE
+    : nonEmpty(env.CONTRAIL_LAKE) || !(file.lake || bucket)
       ? "CONTRAIL_LAKE"
       : file.lake
         ? "lake"
@@ -73,12 +74,18 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
 
   const config: Config = {
     lake,
+    lakeFrom,
     lakeUrl: lake.kind === "s3" ? `s3://${lake.bucket}${lake.prefix ? `/${lake.prefix}` : ""}` : lake.dir,
     logLevel: pick("CONTRAIL_LOG_LEVEL", schemas.logLevel, file.logLevel) ?? "info",
     metricsPort: pick("CONTRAIL_METRICS_PORT", schemas.port, file.metricsPort),
     gzipLevel: file.gzipLevel ?? DEFAULT_GZIP_LEVEL,
     aws: {
-      region: pick("AWS_REGION", nonBlank(), file.aws?.region) ?? "us-east-1",
+      // As the AWS CLI v2: AWS_REGION > AWS_DEFAULT_REGION > (our config file) > the profile's `region`.
+      region:
+        pick("AWS_REGION", nonBlank(), undefined) ??
+        pick("AWS_DEFAULT_REGION", nonBlank(), file.aws?.region) ??
+        profileRegion(env, profile) ??
+        "us-east-1",
       s3Endpoint: pick("AWS_ENDPOINT_URL_S3", schemas.httpUrl, file.aws?.s3Endpoint),
       s3ForcePathStyle:
         pick("CONTRAIL_S3_FORCE_PATH_STYLE", schemas.bool, file.aws?.s3ForcePathStyle) ?? false,
@@ -193,6 +200,36 @@ export function parseLake(text: string, cwd: string, from: string): Config["lake
     );
   }
   return { kind: "local", dir: isAbsolute(text) ? text : resolve(cwd, text) };
+}
+
+/**
+ * The `region` of the AWS profile in use (AWS_PROFILE, else `default`) from the shared config file
+ * (AWS_CONFIG_FILE, else ~/.aws/config), as every AWS SDK and the CLI read it. Sections are `[default]` and
+ * `[profile NAME]`; undefined when the file, the profile or its region is missing.
+ */
+export function profileRegion(env: NodeJS.ProcessEnv, profile: string | undefined): string | undefined {
+  const path = nonEmpty(env.AWS_CONFIG_FILE) ?? resolve(nonEmpty(env.HOME) ?? homedir(), ".aws/config");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  const name = profile ?? "default";
+  let inProfile = false;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/[#;].*$/, "").trim();
+    const section = /^\[\s*(.+?)\s*\]$/.exec(line)?.[1];
+    if (section !== undefined) {
+      const words = section.split(/\s+/);
+      inProfile =
+        (words[0] === "profile" && words[1] === name) || (name === "default" && section === "default");
+      continue;
+    }
+    const kv = /^region\s*=\s*(\S+)$/.exec(line);
+    if (inProfile && kv) return kv[1];
+  }
+  return undefined;
 }
 
 function nonBlank(): z.ZodType<string, unknown> {

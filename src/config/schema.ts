@@ -129,6 +129,8 @@ export interface Config {
   /** Normalised: `s3://bucket[/prefix]` or an absolute directory path. */
   lake: { kind: "s3"; bucket: string; prefix: string } | { kind: "local"; dir: string };
   lakeUrl: string;
+  /** The setting that chose the lake (`--lake`, `CONTRAIL_LAKE`, `lake`, `AWS_BUCKET_NAME`): named in lake errors. */
+  lakeFrom: string;
   logLevel: z.infer<typeof logLevel>;
   metricsPort: number | undefined;
   gzipLevel: number;

@@ -3,7 +3,7 @@
 import { createWriteStream } from "node:fs";
 import { link, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
-import { dirname, join, sep } from "node:path";
+import { dirname, join, parse, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { tap } from "../streams.js";
 import { pipeline } from "node:stream/promises";
@@ -51,7 +51,7 @@ export class LocalLake implements Lake {
         await fh.close();
       }
       if (!opts.ifAbsent) {
-        await mkdir(dirname(final), { recursive: true });
+        await mkdirs(dirname(final));
         await rename(tmp, final);
         return true;
       }
@@ -91,8 +91,12 @@ export class LocalLake implements Lake {
     const after = opts.startAfter ?? "";
     const selected = keys.filter((k) => k.startsWith(prefix) && k > after && !k.startsWith(`${TMP}/`)).sort();
     for (const key of selected) {
-      const s = await stat(this.path(key)).catch(() => undefined);
-      if (s) yield { key, size: s.size };
+      // A file removed since the walk (a concurrent delete) is simply gone; any other error is the lake's.
+      const s = await stat(this.path(key)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT") return undefined;
+        throw lakeError(err, `cannot read ${key} in ${this.root}`);
+      });
+      if (s) yield { key, size: s.size, modified: s.mtime };
     }
   }
 
@@ -112,7 +116,7 @@ export class LocalLake implements Lake {
   }
 
   private async publish(tmp: string, final: string, key: string): Promise<void> {
-    await mkdir(dirname(final), { recursive: true });
+    await mkdirs(dirname(final));
     try {
       await link(tmp, final);
     } catch (err) {
@@ -125,12 +129,17 @@ export class LocalLake implements Lake {
 
   private async tempPath(): Promise<string> {
     const dir = this.path(TMP);
-    await mkdir(dir, { recursive: true });
+    await mkdirs(dir);
     return join(dir, `${process.pid}-${randomBytes(6).toString("hex")}.tmp`);
   }
 
   private async walk(rel: string, out: string[]): Promise<void> {
-    const entries = await readdir(this.path(rel), { withFileTypes: true }).catch(() => []);
+    // Only a directory that does not exist is empty: an unreadable one (EACCES, ENOTDIR, EIO) is an error, or
+    // `verify` would report "0 captures" and spot windows would restart as if the lake were new.
+    const entries = await readdir(this.path(rel), { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return [];
+      throw lakeError(err, `cannot list ${this.path(rel)}`);
+    });
     for (const e of entries) {
       const key = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await this.walk(key, out);
@@ -151,6 +160,38 @@ async function fsyncFile(path: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * `mkdir -p`, one level at a time. Node 20's `mkdir(…, { recursive: true })` never settles under paths where mkdir
+ * answers ENOENT although the parent exists (`/proc/x`: 51 000 failed calls in 15 s); here such a path fails at once.
+ */
+async function mkdirs(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+    return;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "EEXIST") return ensureDirectory(dir, e);
+    if (e.code !== "ENOENT" || dir === parse(dir).root) throw lakeError(e, `cannot create ${dir}`);
+  }
+  await mkdirs(dirname(dir));
+  try {
+    await mkdir(dir); // once: a second ENOENT means this filesystem will not take it
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "EEXIST") return ensureDirectory(dir, e);
+    throw lakeError(e, `cannot create ${dir}`);
+  }
+}
+
+async function ensureDirectory(dir: string, cause: NodeJS.ErrnoException): Promise<void> {
+  const s = await stat(dir).catch(() => undefined);
+  if (!s?.isDirectory()) throw lakeError(cause, `cannot create ${dir}: a file is in the way`);
+}
+
+function lakeError(err: NodeJS.ErrnoException, what: string): ContrailError {
+  return new ContrailError("LAKE_IO", `${what}: ${err.code ?? err.message}`, { cause: err });
 }
 
 function isAlive(pid: number): boolean {

@@ -2,6 +2,7 @@
 import {
   AbortMultipartUploadCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   ListMultipartUploadsCommand,
   DeleteObjectCommand,
   PutObjectCommand,
@@ -13,6 +14,7 @@ import type { Readable } from "node:stream";
 import { tap } from "../streams.js";
 import type { Logger } from "pino";
 import { abortError, ContrailError } from "../errors.js";
+import { sleep } from "../http/retry.js";
 import type { Lake, LakeEntry } from "../types.js";
 
 export interface S3LakeOptions {
@@ -33,21 +35,52 @@ export interface S3LakeOptions {
   log?: Logger;
 }
 
+/** Attempts of a conditional PutObject that S3 answers 409 ConditionalRequestConflict (a concurrent writer). */
+const CONFLICT_ATTEMPTS = 6;
+const conflictDelay = (attempt: number) => Math.round((50 * 2 ** attempt) * (0.5 + Math.random()));
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+/** The region S3 says the bucket is in: `x-amz-bucket-region`, or AuthorizationHeaderMalformed's `<Region>`. */
+function regionHint(err: unknown): string | undefined {
+  const e = err as { $response?: { headers?: Record<string, string> }; Region?: unknown };
+  const region = e.$response?.headers?.["x-amz-bucket-region"] ?? e.Region;
+  return typeof region === "string" && region ? region : undefined;
+}
+
+function isConditionalConflict(err: unknown): boolean {
+  return statusOf(err) === 409 && (err as { name?: string }).name === "ConditionalRequestConflict";
+}
+
 /** Multipart uploads older than this are debris of a killed process: the next start aborts them. */
 const STALE_UPLOAD_MS = 60 * 60_000;
 
 export class S3Lake implements Lake {
   readonly description: string;
-  readonly client: S3Client;
+  /** The region requests are signed for: the configured one until S3 says the bucket lives elsewhere. */
+  region: string;
+  private client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
+  private located?: Promise<void>;
 
   constructor(private readonly opts: S3LakeOptions) {
     this.bucket = opts.bucket;
     this.prefix = opts.prefix ? `${opts.prefix.replace(/\/+$/, "")}/` : "";
     this.description = `s3://${opts.bucket}${opts.prefix ? `/${opts.prefix}` : ""}`;
-    this.client = new S3Client({
-      region: opts.region,
+    this.region = opts.region;
+    this.client = this.makeClient(opts.region);
+  }
+
+  private makeClient(region: string): S3Client {
+    const { opts } = this;
+    return new S3Client({
+      region,
+      // A bucket in another region answers 301 PermanentRedirect with x-amz-bucket-region (SPEC §6); the SDK then
+      // repeats the request signed for that region. locate() finds the region once so that this stays the exception.
+      followRegionRedirects: true,
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       forcePathStyle: opts.forcePathStyle ?? false,
       ...(opts.credentials ? { credentials: opts.credentials } : {}),
@@ -65,7 +98,37 @@ export class S3Lake implements Lake {
     });
   }
 
+  /** Before the first request: the bucket's region, once (HeadBucket), as boto3 and the AWS CLI find it. */
+  private ready(): Promise<void> {
+    return (this.located ??= this.locate());
+  }
+
+  /**
+   * HeadBucket names the bucket's region in `x-amz-bucket-region`, on success and on 301/400/403 alike. Needed
+   * beyond the SDK's redirect-following: at the global endpoint S3 answers other operations 400
+   * AuthorizationHeaderMalformed without that header, and a streamed multipart upload cannot be sent twice.
+   * Anything else (no such bucket, the network) is left to the operation itself to report.
+   */
+  private async locate(): Promise<void> {
+    let region: string | undefined;
+    try {
+      region = (await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))).BucketRegion;
+    } catch (err) {
+      region = regionHint(err);
+    }
+    if (!region || region === this.region) return;
+    this.opts.log?.info(
+      { bucket: this.bucket, configured: this.region, region },
+      "the bucket lives in another region; using it",
+    );
+    const old = this.client;
+    this.client = this.makeClient(region);
+    this.region = region;
+    old.destroy();
+  }
+
   async putStream(key: string, body: Readable, signal: AbortSignal): Promise<{ storedBytes: number }> {
+    await this.ready();
     let storedBytes = 0;
     const counted = body.pipe(
       tap((chunk) => (storedBytes += chunk.length)),
@@ -103,26 +166,35 @@ export class S3Lake implements Lake {
   }
 
   async putBytes(key: string, data: Buffer | string, opts: { ifAbsent?: boolean; signal?: AbortSignal } = {}) {
-    try {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.prefix + key,
-          Body: data,
-          ContentType: "application/json",
-          ...(opts.ifAbsent ? { IfNoneMatch: "*" } : {}),
-        }),
-        { abortSignal: opts.signal },
-      );
-      return true;
-    } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (opts.ifAbsent && (status === 412 || status === 409)) return false;
-      throw this.wrap(err, key, "s3:PutObject");
+    await this.ready();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.prefix + key,
+            Body: data,
+            ContentType: "application/json",
+            ...(opts.ifAbsent ? { IfNoneMatch: "*" } : {}),
+          }),
+          { abortSignal: opts.signal },
+        );
+        return true;
+      } catch (err) {
+        if (opts.ifAbsent && statusOf(err) === 412) return false;
+        // 409: another conditional write on this key was in progress. S3 says to retry; the retry then learns
+        // whether that write stored the key (412) or not (ours goes in). Never "exists" on a guess.
+        if (isConditionalConflict(err) && attempt < CONFLICT_ATTEMPTS) {
+          await sleep(conflictDelay(attempt), opts.signal);
+          continue;
+        }
+        throw this.wrap(err, key, "s3:PutObject");
+      }
     }
   }
 
   async getStream(key: string, signal?: AbortSignal): Promise<Readable> {
+    await this.ready();
     try {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), {
         abortSignal: signal,
@@ -146,6 +218,7 @@ export class S3Lake implements Lake {
   }
 
   async *list(prefix: string, opts: { startAfter?: string; signal?: AbortSignal } = {}): AsyncIterable<LakeEntry> {
+    await this.ready();
     try {
       const pages = paginateListObjectsV2(
         { client: this.client, pageSize: 1000 },
@@ -157,7 +230,12 @@ export class S3Lake implements Lake {
       );
       for await (const page of pages) {
         for (const o of page.Contents ?? []) {
-          if (o.Key) yield { key: o.Key.slice(this.prefix.length), size: o.Size ?? 0 };
+          if (o.Key)
+            yield {
+              key: o.Key.slice(this.prefix.length),
+              size: o.Size ?? 0,
+              ...(o.LastModified ? { modified: o.LastModified } : {}),
+            };
         }
       }
     } catch (err) {
@@ -166,6 +244,7 @@ export class S3Lake implements Lake {
   }
 
   async delete(key: string): Promise<void> {
+    await this.ready();
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
     } catch (err) {
@@ -175,6 +254,7 @@ export class S3Lake implements Lake {
 
   /** Aborts multipart uploads under the prefix that a killed process left open (older than an hour). */
   async cleanup(signal?: AbortSignal): Promise<void> {
+    await this.ready();
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     for (;;) {
@@ -224,6 +304,12 @@ export class S3Lake implements Lake {
       );
     }
     if (status === 412) return new ContrailError("LAKE_EXISTS", `${where} exists already; not overwriting it`, { cause: err });
+    // A multipart upload that met a concurrent conditional write must be made anew: the capture's retry does that.
+    if (isConditionalConflict(err))
+      return new ContrailError("LAKE_IO", `S3 error on ${where}: ConditionalRequestConflict: ${e.message ?? ""}`, {
+        cause: err,
+        retryable: true,
+      });
     return new ContrailError("LAKE_IO", `S3 error on ${where}: ${e.name ?? "error"}: ${e.message ?? ""}`, {
       cause: err,
       retryable: status === undefined || status >= 500 || status === 429,

@@ -5,7 +5,8 @@ import { capture, recordCheck } from "../capture/capture.js";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { checkPrefix, isoMillis, leaseKey, manifestPrefix, timeOfKey } from "../lake/keys.js";
-import type { HttpClient, Lake, Manifest, RunContext, Source, SourceName } from "../types.js";
+import { latestManifest } from "../lake/records.js";
+import type { HttpClient, Lake, RunContext, Source, SourceName } from "../types.js";
 
 export interface ContextDeps {
   config: Readonly<Config>;
@@ -109,30 +110,4 @@ export async function claimSlot(
   } catch {
     return false;
   }
-}
-
-/** The newest manifest of a source and region: looks at the recent past first, the whole history only if needed. */
-export async function latestManifest(
-  lake: Lake,
-  source: SourceName,
-  region: string,
-  signal?: AbortSignal,
-): Promise<Manifest | undefined> {
-  const prefix = manifestPrefix(source, region);
-  for (const lookback of [3 * 86_400_000, undefined]) {
-    const startAfter =
-      lookback === undefined ? undefined : `${prefix}${isoMillis(new Date(Date.now() - lookback))}`;
-    let last: string | undefined;
-    for await (const e of lake.list(prefix, {
-      ...(startAfter ? { startAfter } : {}),
-      ...(signal ? { signal } : {}),
-    })) {
-      if (timeOfKey(e.key)) last = e.key;
-    }
-    if (last) {
-      const bytes = await lake.getBytes(last, signal);
-      if (bytes) return JSON.parse(bytes.toString("utf8")) as Manifest;
-    }
-  }
-  return undefined;
 }

@@ -1,7 +1,7 @@
 // Per-source loops on slots counted from the Unix epoch (SPEC §5 Slots), cooldown after failures (SPEC §2).
 import { errorMessage, isAbortError } from "../errors.js";
 import { sleep } from "../http/retry.js";
-import { statusKey } from "../lake/keys.js";
+import { writeStatus as writeLakeStatus, type RunStatus } from "../lake/records.js";
 import type { Lake } from "../types.js";
 import type { RegionOutcome, Source, SourceName } from "../types.js";
 import { makeContext, type ContextDeps } from "./context.js";
@@ -95,23 +95,13 @@ export class Scheduler {
       summary = { source: source.name, outcomes: [], error: err as Error };
     }
     this.events.onRunEnd?.(summary, Date.now() - started);
-    if (!signal.aborted) await writeStatus(this.deps.lake, summary, started).catch(() => undefined);
+    // `contrail sources` reads this record; a lake that stops taking writes must be heard of, not swallowed.
+    if (!signal.aborted)
+      await writeStatus(this.deps.lake, summary, started).catch((err: unknown) =>
+        ctx.log.error({ err: errorMessage(err) }, "could not record the run's status in the lake"),
+      );
     return summary;
   }
-}
-
-export interface RunStatus {
-  source: SourceName;
-  startedAt: string;
-  finishedAt: string;
-  error?: string;
-  regions: {
-    region: string;
-    status: RegionOutcome["status"];
-    reason?: string;
-    error?: string;
-    key?: string;
-  }[];
 }
 
 /** Records what the latest run did, region by region, for `contrail sources` (e.g. regions not enabled). */
@@ -129,5 +119,5 @@ async function writeStatus(lake: Lake, summary: RunSummary, started: number): Pr
       ...(o.status === "captured" ? { key: o.manifest.key } : {}),
     })),
   };
-  await lake.putBytes(statusKey(summary.source), JSON.stringify(status, null, 2));
+  await writeLakeStatus(lake, status);
 }

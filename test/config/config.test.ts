@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config/load.js";
@@ -146,6 +147,30 @@ test("the CLI exits 2 with one line naming the setting, and never echoes a secre
     assert.equal(f.code, 2);
     assert.match(f.stderr, /azure: unknown key "clientSecret"/);
     assert.ok(!(f.stdout + f.stderr).includes(secret));
+  } finally {
+    cleanup();
+  }
+});
+
+test("S3 region as the AWS CLI v2 finds it: AWS_REGION > AWS_DEFAULT_REGION > config file > profile's region", () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const awsConfig = `${dir}/aws-config`;
+    writeFileSync(
+      awsConfig,
+      "[default]\nregion = eu-north-1\n\n[profile work] # a comment\noutput = json\nregion=ap-southeast-2\n",
+    );
+    const region = (env: Record<string, string>) =>
+      loadConfig({ env: { AWS_CONFIG_FILE: awsConfig, ...env }, cwd: dir }).aws.region;
+    assert.equal(region({}), "eu-north-1", "the default profile's region");
+    assert.equal(region({ AWS_PROFILE: "work" }), "ap-southeast-2", "the named profile's region");
+    assert.equal(region({ AWS_PROFILE: "other" }), "us-east-1", "a profile without a region: the default");
+    assert.equal(region({ AWS_PROFILE: "work", AWS_DEFAULT_REGION: "eu-west-3" }), "eu-west-3");
+    assert.equal(region({ AWS_DEFAULT_REGION: "eu-west-3", AWS_REGION: "ca-central-1" }), "ca-central-1");
+    writeConfig(dir, { aws: { region: "sa-east-1" } });
+    assert.equal(region({ AWS_PROFILE: "work" }), "sa-east-1", "the config file over the profile");
+    assert.equal(region({ AWS_DEFAULT_REGION: "eu-west-3" }), "eu-west-3", "the environment over the file");
+    assert.equal(loadConfig({ env: { HOME: dir }, cwd: dir }).aws.region, "sa-east-1");
   } finally {
     cleanup();
   }

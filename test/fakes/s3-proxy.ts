@@ -28,6 +28,13 @@ import {
 } from "./s3-wire.js";
 
 type Cut = Extract<Fault, { afterBytes: number }>;
+/** Answers the request with an S3 XML error (bucket and key filled in). */
+type SendError = (
+  status: number,
+  code: string,
+  message: string,
+  extra?: Record<string, string | undefined>,
+) => Promise<void>;
 interface UploadState extends OpenUpload {
   state: "open" | "completed" | "aborted";
   parts: Map<number, UploadPart>;
@@ -38,8 +45,12 @@ export class S3Proxy {
   endpoint = "";
   private readonly faults: { match: S3Match; fault: S3Fault; times: number }[] = [];
   private readonly denies: { method?: string; keyPrefix?: string; bucket?: string }[] = [];
+  /** Buckets that "live" in another region than us-east-1, and how S3 answers a request signed for another. */
+  private readonly placed = new Map<string, { region: string; endpoint: "regional" | "global" }>();
   private readonly uploads = new Map<string, UploadState>();
   private readonly locks = new Map<string, Promise<void>>();
+  /** Keys with a conditional write in progress: S3 answers a second one 409 ConditionalRequestConflict. */
+  private readonly conditionalInFlight = new Set<string>();
   private readonly sockets = new Set<Socket>();
   private readonly server = http.createServer((req, res) => void this.handle(req, res));
   private readonly agent = new http.Agent({ keepAlive: true });
@@ -81,6 +92,16 @@ export class S3Proxy {
   }
   allowAll(): this {
     this.denies.length = 0;
+    return this;
+  }
+  /**
+   * Makes `bucket` live in `region`. A request whose SigV4 credential scope names another region gets S3's answer:
+   * at a regional endpoint 301 PermanentRedirect (XML with Bucket and Endpoint; HEAD: no body) with
+   * `x-amz-bucket-region`; at the global endpoint (`s3.amazonaws.com`) 400 AuthorizationHeaderMalformed with
+   * `<Region>`, where only HeadBucket also carries the header.
+   */
+  placeBucket(bucket: string, region: string, endpoint: "regional" | "global" = "regional"): this {
+    this.placed.set(bucket, { region, endpoint });
     return this;
   }
   /** Multipart uploads created through the proxy and neither completed nor aborted. */
@@ -145,6 +166,8 @@ export class S3Proxy {
         ...extra,
       });
     try {
+      const wrongRegion = this.wrongRegion(r);
+      if (wrongRegion) return await wrongRegion(req, res);
       const deny = this.denies.find(
         (d) =>
           (!d.method || d.method.toUpperCase() === method) &&
@@ -206,12 +229,7 @@ export class S3Proxy {
     r: S3Request,
     url: URL,
     cut: Cut | undefined,
-    error: (
-      status: number,
-      code: string,
-      message: string,
-      extra?: Record<string, string | undefined>,
-    ) => Promise<void>,
+    error: SendError,
   ): Promise<void> {
     const upload = r.query.uploadId !== undefined ? this.uploads.get(r.query.uploadId) : undefined;
     const noSuchUpload = () =>
@@ -265,31 +283,106 @@ export class S3Proxy {
       }
       case "PutObject":
       case "CompleteMultipartUpload": {
-        // Buffered, so that a body that never completes stores nothing; serialised per key for If-None-Match.
-        const body = await readAll(bodyOf(req));
-        if (r.op === "CompleteMultipartUpload") {
-          if (upload?.state !== "open") return noSuchUpload();
-          const bad = checkParts(upload.parts, body.toString());
-          if (bad) return error(400, bad[0], bad[1]);
+        // Real S3 refuses a conditional write while another one on the same key is in progress (from its first
+        // byte until it is stored): 409 ConditionalRequestConflict, to be retried (a multipart upload: anew).
+        if (conditional && this.conditionalInFlight.has(lockKey)) {
+          const [code, message] = DEFAULT_MESSAGES[409]!;
+          return error(409, code, message);
         }
-        return this.withLock(lockKey, async () => {
-          if (conditional && (await this.exists(url.pathname))) {
-            return error(412, "PreconditionFailed", DEFAULT_MESSAGES[412]![1], {
-              Condition: "If-None-Match",
-            });
-          }
-          const headers = upstreamHeaders(req.headers, body.length);
-          delete headers["if-none-match"];
-          const up = await this.forward(req, url, headers, body);
-          if (upload && up.statusCode === 200) upload.state = "completed";
-          return this.pipeBack(up, res, cut);
-        });
+        if (conditional) this.conditionalInFlight.add(lockKey);
+        try {
+          return await this.conditionalWrite(
+            req,
+            res,
+            r,
+            url,
+            cut,
+            upload,
+            conditional,
+            lockKey,
+            error,
+            noSuchUpload,
+          );
+        } finally {
+          if (conditional) this.conditionalInFlight.delete(lockKey);
+        }
       }
       default: {
         const up = await this.forward(req, url, upstreamHeaders(req.headers), bodyOf(req));
+        if (r.op === "HeadBucket" && up.statusCode === 200)
+          up.headers["x-amz-bucket-region"] = this.placed.get(r.bucket!)?.region ?? "us-east-1";
         return this.pipeBack(up, res, cut);
       }
     }
+  }
+
+  private async conditionalWrite(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    r: S3Request,
+    url: URL,
+    cut: Cut | undefined,
+    upload: UploadState | undefined,
+    conditional: boolean,
+    lockKey: string,
+    error: SendError,
+    noSuchUpload: () => Promise<void>,
+  ): Promise<void> {
+    // Buffered, so that a body that never completes stores nothing; serialised per key for If-None-Match.
+    const body = await readAll(bodyOf(req));
+    if (r.op === "CompleteMultipartUpload") {
+      if (upload?.state !== "open") return noSuchUpload();
+      const bad = checkParts(upload.parts, body.toString());
+      if (bad) return error(400, bad[0], bad[1]);
+    }
+    return this.withLock(lockKey, async () => {
+      if (conditional && (await this.exists(url.pathname))) {
+        return error(412, "PreconditionFailed", DEFAULT_MESSAGES[412]![1], {
+          Condition: "If-None-Match",
+        });
+      }
+      const headers = upstreamHeaders(req.headers, body.length);
+      delete headers["if-none-match"];
+      const up = await this.forward(req, url, headers, body);
+      if (upload && up.statusCode === 200) upload.state = "completed";
+      return this.pipeBack(up, res, cut);
+    });
+  }
+
+  /** S3's answer to a request signed for another region than its bucket's, if it is one. */
+  private wrongRegion(
+    r: S3Request,
+  ): ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | undefined {
+    const home = r.bucket ? this.placed.get(r.bucket) : undefined;
+    const signedFor = /Credential=[^/]+\/\d{8}\/([^/]+)\/s3\/aws4_request/.exec(
+      String(r.headers.authorization ?? ""),
+    )?.[1];
+    if (!home || !signedFor || signedFor === home.region) return undefined;
+    const regional = home.endpoint === "regional";
+    const headers: Record<string, string> = {
+      "content-type": "application/xml",
+      "x-amz-request-id": requestId(),
+      ...(regional || r.op === "HeadBucket" ? { "x-amz-bucket-region": home.region } : {}),
+    };
+    const body = regional
+      ? s3ErrorXml(
+          "PermanentRedirect",
+          "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.",
+          { Bucket: r.bucket, Endpoint: `${r.bucket}.s3.${home.region}.amazonaws.com` },
+        )
+      : s3ErrorXml(
+          "AuthorizationHeaderMalformed",
+          `The authorization header is malformed; the region '${signedFor}' is wrong; expecting '${home.region}'`,
+          { Region: home.region },
+        );
+    return async (req, res) => {
+      await drain(req);
+      await this.reply(res, {
+        status: regional ? 301 : 400,
+        headers,
+        body: req.method === "HEAD" ? "" : body,
+      });
+    };
   }
 
   private async listUploads(

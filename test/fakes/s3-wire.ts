@@ -68,8 +68,8 @@ export const DEFAULT_MESSAGES: Record<number, [string, string]> = {
   403: ["AccessDenied", "Access Denied"],
   404: ["NoSuchKey", "The specified key does not exist."],
   409: [
-    "OperationAborted",
-    "A conflicting conditional operation is currently in progress against this resource.",
+    "ConditionalRequestConflict",
+    "A conflicting conditional operation is currently in progress against this resource. Please try again.",
   ],
   412: ["PreconditionFailed", "At least one of the pre-conditions you specified did not hold"],
   500: ["InternalError", "We encountered an internal error. Please try again."],

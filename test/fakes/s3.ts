@@ -6,7 +6,7 @@
 //
 // Files: s3.ts (this: start/stop), s3-proxy.ts (the proxy), s3-wire.ts (S3 wire details), s3rver-launcher.mjs.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, utimesSync } from "node:fs";
 import http from "node:http";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -46,6 +46,8 @@ export interface FakeS3 {
   listKeys(prefix?: string): Promise<string[]>;
   getObject(key: string): Promise<Buffer>;
   putObject(key: string, body: Buffer | string): Promise<void>;
+  /** Sets an object's LastModified (s3rver reports its file's mtime), e.g. to age an object for a test. */
+  setModified(key: string, at: Date): void;
   stop(): Promise<void>;
 }
 
@@ -111,6 +113,12 @@ export async function startS3(opts: { buckets?: string[] } = {}): Promise<FakeS3
     },
     async putObject(key, body) {
       await direct.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(body) }));
+    },
+    setModified(key, at) {
+      // s3rver's layout (POSIX): <dir>/<bucket>/<key's folders>/<name>._S3rver_object
+      const parts = key.split("/");
+      const name = parts.pop()!;
+      utimesSync(join(dir, bucket, ...parts, `${name}._S3rver_object`), at, at);
     },
     async stop() {
       client.destroy();

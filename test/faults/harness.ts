@@ -33,7 +33,7 @@ import {
 import { expectedIds, history, idOf, type SpotJson } from "../sources/spot-helpers.js";
 import { verifyCapture } from "../../src/cli/verify.js";
 import { LocalLake } from "../../src/lake/local.js";
-import { manifestKeys, readManifest } from "../../src/lake/manifests.js";
+import { manifestKeys, readManifest } from "../../src/lake/records.js";
 import { S3Lake } from "../../src/lake/s3.js";
 import type { Lake, Manifest, SourceName } from "../../src/types.js";
 
@@ -91,14 +91,15 @@ export interface ScenarioOptions {
   lake: LakeKind;
   /** Sets the faults (and anything else) up before the run. */
   inject?: (f: Fakes) => void | Promise<void>;
-  expect: "complete" | "failed";
+  /** "refused": the start-up lake probe stops the crawler (exit 2) before anything is downloaded. */
+  expect: "complete" | "failed" | "refused";
   /** The region whose capture is judged (default REGION[source]). */
   region?: string;
   /** Merged over BASE_CONFIG. */
   config?: Record<string, unknown>;
   /** Overrides the lake URL (e.g. a bucket that does not exist). */
   lakeUrl?: string;
-  /** "failed": stderr must also match these. */
+  /** "failed" and "refused": stderr must also match these. */
   message?: RegExp | RegExp[];
   /** Skips `contrail verify` and the listing (a lake URL whose bucket does not exist). */
   noLake?: boolean;
@@ -222,6 +223,7 @@ export function useHarness(family: string): Harness {
       const runEnv = url === lake.url ? env : crawlerEnv(f, url);
       let result: CliResult;
       let ms: number;
+      const downloads = bodyRequests(f, o.source).length;
       try {
         await o.inject?.(f);
         const t0 = Date.now();
@@ -243,6 +245,15 @@ export function useHarness(family: string): Harness {
       const unit = region ? `${o.source}/${region}/` : `${o.source}/`;
       const mine = classify(keys).captures.filter((k) => k.startsWith(unit));
       const run: ScenarioRun = { result, ms, lake, cwd, env: runEnv };
+
+      if (o.expect === "refused") {
+        assert.equal(result.code, 2, out);
+        assert.match(result.stderr, /^contrail: (CONTRAIL_LAKE|--lake): cannot \S+( \S+)? the lake /m, out);
+        for (const re of [o.message ?? []].flat()) assert.match(result.stderr, re, out);
+        assert.equal(bodyRequests(f, o.source).length, downloads, "nothing downloaded");
+        assert.deepEqual(mine, [], `no capture of ${o.source}`);
+        return run;
+      }
 
       if (o.expect === "failed") {
         assert.equal(result.code, 1, out);

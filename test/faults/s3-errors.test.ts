@@ -1,6 +1,7 @@
 // Fault suite, S3 errors (SPEC §5 Atomic, §6): a 500 on a part upload or a PutObject is retried and the capture
 // completes; a persistent one fails the capture with no multipart upload left open; AccessDenied and NoSuchBucket
-// stop the capture with a message naming the bucket, the key and the missing permission.
+// stop the capture with a message naming the bucket, the key and the missing permission; a lake that cannot be
+// listed or does not exist stops the crawler at start-up (exit 2) before anything is downloaded.
 // Run: NODE_EXTRA_CA_CERTS=test/fakes/tls/cert.pem node --import tsx --test test/faults/s3-errors.test.ts
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -89,7 +90,7 @@ describe("fault: S3 errors", () => {
   });
 
   // Each S3 request has a timeout too: the lake's S3 client gets http.stallTimeout as its socket (inactivity) timeout.
-  test("AmazonEC2, s3 lake: S3 answers ListObjectsV2 and then stalls → each attempt given up by the stall timeout, failed", async (t) => {
+  test("AmazonEC2, s3 lake: S3 answers ListObjectsV2 and then stalls → each attempt given up by the stall timeout, refused at start-up", async (t) => {
     const stall = 120_000;
     const lists = () => h.fakes.s3.proxy.requestsFor("ListObjectsV2");
     const from = lists().length;
@@ -103,7 +104,7 @@ describe("fault: S3 errors", () => {
             { kind: "stall", afterBytes: 100, ms: stall },
             PERSISTENT,
           ),
-        expect: "failed",
+        expect: "refused",
         message: /TimeoutError/,
       },
       t,
@@ -168,10 +169,8 @@ describe("fault: S3 errors", () => {
       );
     });
 
-    // Only sources that look at the lake's history list it: AmazonEC2 (the last version) and spot (the window).
-    // Azure and AzureRetail capture without listing, so --once completes without s3:ListBucket.
-    const lists = source === "AmazonEC2" || source === "AmazonEC2Spot";
-    test(`${source}, s3 lake: AccessDenied on ListObjectsV2 → ${lists ? "failed, the message names s3:ListBucket" : "complete (it never lists the lake)"}`, async (t) => {
+    // The start-up probe lists the lake (SPEC §6): without s3:ListBucket nothing is downloaded, whatever the source.
+    test(`${source}, s3 lake: AccessDenied on ListObjectsV2 → refused at start-up (exit 2), naming s3:ListBucket`, async (t) => {
       await h.scenario(
         {
           source,
@@ -182,20 +181,16 @@ describe("fault: S3 errors", () => {
               { kind: "s3Error", status: 403, code: "AccessDenied" },
               PERSISTENT,
             ),
-          expect: lists ? "failed" : "complete",
-          ...(lists
-            ? {
-                message: new RegExp(
-                  `access denied to s3://${BUCKET}/\\S*_contrail/manifests/${source}/${region}/ in bucket ${BUCKET}: the credentials need s3:ListBucket`,
-                ),
-              }
-            : {}),
+          expect: "refused",
+          message: new RegExp(
+            `cannot list the lake s3://${BUCKET}/\\S+: access denied to s3://${BUCKET}/\\S*_contrail/probe/ in bucket ${BUCKET}: the credentials need s3:ListBucket`,
+          ),
         },
         t,
       );
     });
 
-    test(`${source}, s3 lake: NoSuchBucket → failed, the message names the bucket; nothing created`, async (t) => {
+    test(`${source}, s3 lake: NoSuchBucket → refused at start-up (exit 2), naming the bucket; nothing created`, async (t) => {
       const missing = `no-such-bucket-${source.toLowerCase()}`;
       await h.scenario(
         {
@@ -203,7 +198,7 @@ describe("fault: S3 errors", () => {
           lake: "s3",
           lakeUrl: `s3://${missing}/prices`,
           noLake: true,
-          expect: "failed",
+          expect: "refused",
           message: new RegExp(`bucket ${missing} does not exist`),
         },
         t,

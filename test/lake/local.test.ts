@@ -80,3 +80,39 @@ test("cleanup removes temp files of processes that no longer run, and only those
     cleanup();
   }
 });
+
+test("an unreadable lake is an error, not an empty lake: a file where a directory should be", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    writeFileSync(join(dir, "file"), "not a directory");
+    const lake = new LocalLake(join(dir, "file"));
+    await assert.rejects(
+      (async () => {
+        for await (const _ of lake.list("_contrail/manifests/AmazonEC2/")) void _;
+      })(),
+      (e: ContrailError) => e.code === "LAKE_IO" && /cannot list .*file.*ENOTDIR/.test(e.message),
+    );
+    // Only a lake (or a folder of it) that does not exist yet is empty.
+    const fresh = new LocalLake(join(dir, "not-yet"));
+    for await (const e of fresh.list("_contrail/manifests/AmazonEC2/")) assert.fail(`listed ${e.key}`);
+  } finally {
+    cleanup();
+  }
+});
+
+// Node 20's recursive mkdir never settles under /proc (it retries ENOENT for ever, one core busy): the lake creates
+// its directories itself, so such a path fails at once. Root can write almost anywhere; /proc refuses even root.
+test("a lake under a path where mkdir fails oddly (/proc/...) fails at once, for every kind of write", { timeout: 10_000 }, async () => {
+  const lake = new LocalLake(`/proc/contrail-${process.pid}/lake`);
+  const t0 = Date.now();
+  await assert.rejects(lake.putBytes("_contrail/probe/x.json", "{}"), (e: ContrailError) => {
+    assert.equal(e.code, "LAKE_IO");
+    assert.match(e.message, /cannot create \/proc\/contrail-\d+: ENOENT/);
+    return true;
+  });
+  await assert.rejects(
+    lake.putStream("A/r/1.json.gz", body("x"), new AbortController().signal),
+    (e: ContrailError) => e.code === "LAKE_IO",
+  );
+  assert.ok(Date.now() - t0 < 2_000, `failed after ${Date.now() - t0} ms`);
+});

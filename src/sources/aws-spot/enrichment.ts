@@ -7,7 +7,7 @@ import { createGunzip } from "node:zlib";
 import { errorMessage, isAbortError } from "../../errors.js";
 import { withRetry } from "../../http/retry.js";
 import { META } from "../../lake/keys.js";
-import { latestManifest } from "../../schedule/context.js";
+import { latestManifest } from "../../lake/records.js";
 import type { Lake, RunContext } from "../../types.js";
 import { fetchRegionIndex, versionOfUrl } from "../aws-ec2.js";
 import { attributesFragment, indexOffer } from "./offer-index.js";
