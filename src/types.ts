@@ -33,6 +33,22 @@ export interface Lake {
   getStream(key: string, signal?: AbortSignal): Promise<Readable>;
   /** Reads a small object whole; undefined when absent. */
   getBytes(key: string, signal?: AbortSignal): Promise<Buffer | undefined>;
+  /**
+   * Reads a small object with its version (S3: the ETag; local: a generation number), for a compare-and-swap with
+   * `putIfVersion`. Undefined when absent. Keys written with `putIfVersion` are read with this, not `getBytes`.
+   */
+  getVersioned(key: string, signal?: AbortSignal): Promise<{ data: Buffer; version: string } | undefined>;
+  /**
+   * Writes a small object only if it is still at `expected` (a version from `getVersioned`), or still absent when
+   * `expected` is null: of several writers with the same expectation, at most one succeeds. Resolves to the new
+   * version, or undefined when the precondition did not hold (another writer got there first: read again).
+   */
+  putIfVersion(
+    key: string,
+    data: Buffer | string,
+    expected: string | null,
+    signal?: AbortSignal,
+  ): Promise<string | undefined>;
   /** Keys under `prefix` in ascending order, optionally only those sorting after `startAfter`. */
   list(prefix: string, opts?: { startAfter?: string; signal?: AbortSignal }): AsyncIterable<LakeEntry>;
   delete(key: string): Promise<void>;

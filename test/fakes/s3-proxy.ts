@@ -220,6 +220,7 @@ export class S3Proxy {
         { UploadId: r.query.uploadId },
       );
     const conditional = req.headers["if-none-match"] === "*";
+    const ifMatch = req.headers["if-match"];
     const lockKey = `${r.bucket}/${r.key}`;
     switch (r.op) {
       case "ListMultipartUploads":
@@ -270,19 +271,41 @@ export class S3Proxy {
           const bad = checkParts(upload.parts, body.toString());
           if (bad) return error(400, bad[0], bad[1]);
         }
+        // S3 answers a conditional write that meets another write to the key still in flight with 409
+        // ConditionalRequestConflict ("fetch the object's ETag and retry"), rather than queueing it.
+        if (ifMatch !== undefined && this.locks.has(lockKey))
+          return error(409, "ConditionalRequestConflict", CONFLICT_MESSAGE);
         return this.withLock(lockKey, async () => {
           if (conditional && (await this.exists(url.pathname))) {
             return error(412, "PreconditionFailed", DEFAULT_MESSAGES[412]![1], {
               Condition: "If-None-Match",
             });
           }
+          if (ifMatch !== undefined) {
+            // If-Match on a key that is gone: 404 NoSuchKey; on another ETag: 412 (S3 user guide, conditional writes).
+            const etag = await this.etagOf(url.pathname);
+            if (etag === undefined) return error(404, "NoSuchKey", "The specified key does not exist.");
+            if (unquote(etag) !== unquote(ifMatch))
+              return error(412, "PreconditionFailed", DEFAULT_MESSAGES[412]![1], { Condition: "If-Match" });
+          }
           const headers = upstreamHeaders(req.headers, body.length);
           delete headers["if-none-match"];
+          delete headers["if-match"];
           const up = await this.forward(req, url, headers, body);
           if (upload && up.statusCode === 200) upload.state = "completed";
           return this.pipeBack(up, res, cut);
         });
       }
+      case "GetObject":
+      case "HeadObject":
+        // S3 reads are strongly consistent: the old object or the new one, never an error. s3rver replaces a file
+        // in place and fails a read that meets the write, so a read waits for writes to the key in flight.
+        await this.locks.get(lockKey);
+        return this.pipeBack(
+          await this.forward(req, url, upstreamHeaders(req.headers), bodyOf(req)),
+          res,
+          cut,
+        );
       default: {
         const up = await this.forward(req, url, upstreamHeaders(req.headers), bodyOf(req));
         return this.pipeBack(up, res, cut);
@@ -319,13 +342,23 @@ export class S3Proxy {
   }
 
   /** HEAD against s3rver, unsigned (s3rver accepts anonymous requests). */
-  private exists(path: string): Promise<boolean> {
+  private async exists(path: string): Promise<boolean> {
+    return (await this.head(path)).statusCode === 200;
+  }
+
+  /** The object's ETag as s3rver serves it (quoted MD5), or undefined when there is no such object. */
+  private async etagOf(path: string): Promise<string | undefined> {
+    const res = await this.head(path);
+    return res.statusCode === 200 ? String(res.headers.etag) : undefined;
+  }
+
+  private head(path: string): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       const up = http.request(
         { host: "127.0.0.1", port: this.upstreamPort, method: "HEAD", path, agent: this.agent },
         (res) => {
           res.resume();
-          resolve(res.statusCode === 200);
+          resolve(res);
         },
       );
       up.on("error", reject).end();
@@ -399,6 +432,14 @@ export class S3Proxy {
     if (res.destroyed && body instanceof Readable) body.destroy();
     else res.end();
   }
+}
+
+const CONFLICT_MESSAGE =
+  "A conflicting conditional action is currently in progress against this resource. Try again.";
+
+/** ETags compare without their quotes: clients send them either way. */
+function unquote(etag: string | string[]): string {
+  return String(etag).replace(/^(W\/)?"|"$/g, "");
 }
 
 /** Upstream response headers minus hop-by-hop ones (the proxy frames its own response). */
