@@ -15,6 +15,8 @@ export type ErrorCode =
   | "LAKE_ACCESS_DENIED"
   | "LAKE_NO_BUCKET"
   | "LAKE_IO"
+  | "LAKE_CORRUPT"
+  | "LEASE_LOST"
   | "AUTH"
   | "REGION_DISABLED"
   | "UPSTREAM"

@@ -178,11 +178,14 @@ export interface RunContext {
   /** Latest manifest of this source and region, if any. */
   latest(region: string): Promise<Manifest | undefined>;
   /**
-   * True when this process has no work for this region in ctx.slot: it has a capture or a check there already, or
-   * another replica holds the slot's lease. Otherwise takes the lease. Always false without a slot (`--once`).
+   * Takes the lease of this region (for ctx.slot, or for "now" with `--once`) before any work on it. Refused when
+   * the slot has a capture or a check already, or another crawler is working on the region: skip it then, with the
+   * reason. The lease is renewed while the unit runs and let go by its capture or check (or at the end of the run).
    */
-  doneInSlot(region: string): Promise<boolean>;
+  claimUnit(region: string): Promise<UnitClaim>;
 }
+
+export type UnitClaim = { ok: true } | { ok: false; reason: string };
 
 export interface CaptureArgs {
   region: string;

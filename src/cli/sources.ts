@@ -2,6 +2,7 @@
 import { formatDuration } from "../config/duration.js";
 import { statusKey } from "../lake/keys.js";
 import type { RunStatus } from "../schedule/scheduler.js";
+import { SKIP } from "../schedule/units.js";
 import type { Lake, SourceName } from "../types.js";
 import { manifestKeys, readManifest } from "../lake/manifests.js";
 import { SOURCES, sourceStatus } from "../sources/index.js";
@@ -47,7 +48,8 @@ async function lastRun(lake: Lake, source: SourceName): Promise<string> {
   if (status.error) notes.push(`failed: ${status.error}`);
   const failed = status.regions.filter((r) => r.status === "failed").map((r) => r.region);
   if (failed.length) notes.push(`failed in ${failed.join(", ")}`);
-  const skipped = status.regions.filter((r) => r.status === "skipped" && r.reason !== "done in this slot");
+  const routine = new Set<string | undefined>(Object.values(SKIP));
+  const skipped = status.regions.filter((r) => r.status === "skipped" && !routine.has(r.reason));
   const byReason = new Map<string, string[]>();
   for (const r of skipped)
     byReason.set(r.reason ?? "skipped", [...(byReason.get(r.reason ?? "skipped") ?? []), r.region]);
