@@ -27,8 +27,11 @@ after(async () => {
   await s3.stop();
 });
 
+// Short leases for tests, but long enough for a renewal through s3rver on a machine under load.
+const TTL = { local: 1500, s3: 4000 } as const;
+
 let lakeCount = 0;
-const lakes: Record<string, () => Lake> = {
+const lakes: Record<keyof typeof TTL, () => Lake> = {
   local: () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
@@ -50,6 +53,11 @@ function crawler(lake: Lake, owner: string, ttl: number, signal = new AbortContr
   return new UnitLeases({ lake, source: "AmazonEC2", owner, ttl, log, signal });
 }
 
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+}
+
 /** Leaves the lease as a crawler killed mid-unit does: held, its expiry passed. */
 async function plantExpired(lake: Lake, owner: string) {
   const current = await lake.getVersioned(KEY);
@@ -58,7 +66,7 @@ async function plantExpired(lake: Lake, owner: string) {
   assert.ok(version, "planting the expired lease");
 }
 
-for (const [kind, open] of Object.entries(lakes)) {
+for (const [kind, open] of Object.entries(lakes) as [keyof typeof TTL, () => Lake][]) {
   describe(`leases on the ${kind} lake`, () => {
     test("a versioned write succeeds once per expected version; a stale or absent expectation is refused", async () => {
       const lake = open();
@@ -97,7 +105,7 @@ for (const [kind, open] of Object.entries(lakes)) {
 
     test("renewal keeps a slow unit's lease past its TTL; the unit lets go when it ends", async () => {
       const lake = open();
-      const ttl = 1500;
+      const ttl = TTL[kind];
       const a = crawler(lake, "slow", ttl);
       assert.deepEqual(await a.claim("eu-west-1"), { ok: true });
       const first = (await readLease(lake, KEY))!.lease;
@@ -132,7 +140,7 @@ for (const [kind, open] of Object.entries(lakes)) {
 
     test("a lease taken over under its holder stops the holder's unit, which then leaves the new lease alone", async () => {
       const lake = open();
-      const ttl = 450;
+      const ttl = TTL[kind];
       const a = crawler(lake, "holder", ttl);
       assert.deepEqual(await a.claim("eu-west-1"), { ok: true });
       // Another crawler overwrites it (as one whose clock runs far ahead would).
@@ -140,7 +148,7 @@ for (const [kind, open] of Object.entries(lakes)) {
       const thief = newLease("AmazonEC2", "eu-west-1", "thief", { kind: "now" }, 60_000);
       assert.ok(await lake.putIfVersion(KEY, JSON.stringify(thief), current.version));
       const signal = a.signalOf("eu-west-1")!;
-      await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+      await aborted(signal);
       assert.equal((signal.reason as { code?: string }).code, "LEASE_LOST");
       assert.match(a.lostReason("eu-west-1")!, /another crawler took the lease over/);
       await a.finishAll();
@@ -187,7 +195,7 @@ describe("S3 conditional writes as S3 answers them", () => {
   });
 
   test("409 ConditionalRequestConflict on a lease write is tried again, and the claim is won", async () => {
-    const lake = lakes.s3!();
+    const lake = lakes.s3();
     await plantExpired(lake, "killed");
     s3.proxy.fault(
       { op: "PutObject", key: /active\.json$/ },
@@ -209,15 +217,15 @@ describe("S3 conditional writes as S3 answers them", () => {
   });
 
   test("a renewal the lake refuses stops the unit before its lease can lapse", async () => {
-    const lake = lakes.s3!();
-    const ttl = 900;
+    const lake = lakes.s3();
+    const ttl = TTL.s3;
     const a = crawler(lake, "cut-off", ttl);
     assert.deepEqual(await a.claim("eu-west-1"), { ok: true });
     const expiresAt = Date.parse((await readLease(lake, KEY))!.lease.expiresAt);
     s3.proxy.denyAccess({ method: "PUT", keyPrefix: "run-" });
     try {
       const signal = a.signalOf("eu-west-1")!;
-      await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+      await aborted(signal);
       assert.ok(Date.now() < expiresAt, `stopped ${Date.now() - expiresAt} ms after the lease lapsed`);
       assert.match(a.lostReason("eu-west-1")!, /could not be renewed.*s3:PutObject/);
     } finally {

@@ -138,7 +138,7 @@ for (const kind of ["local", "s3"] as const) {
       const env = cleanEnv({
         CONTRAIL_AWS_PRICING_URL: pricingUrl,
         // Each offer takes longer than a lease lasts: only renewal keeps the other run off it.
-        CONTRAIL_LEASE_TTL: "1s",
+        CONTRAIL_LEASE_TTL: kind === "s3" ? "3s" : "2s",
         ...(kind === "s3"
           ? {
               AWS_ENDPOINT_URL_S3: s3.endpoint,
@@ -148,7 +148,7 @@ for (const kind of ["local", "s3"] as const) {
             }
           : {}),
       });
-      aws.server.fault({ path: /\/(us-east-1|eu-west-1)\/index\.json$/ }, { kind: "delay", ms: 2500 }, 4);
+      aws.server.fault({ path: /\/(us-east-1|eu-west-1)\/index\.json$/ }, { kind: "delay", ms: 5000 }, 4);
       const runs: CliResult[] = await Promise.all([
         collect(startCli(["crawl", "--once"], { cwd: dir, env })),
         collect(startCli(["crawl", "--once"], { cwd: dir, env })),

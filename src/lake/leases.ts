@@ -118,14 +118,16 @@ export async function acquireLease(
   fresh: () => Lease,
   refuse: (current: Lease | undefined) => string | undefined,
   signal?: AbortSignal,
-): Promise<{ held: VersionedLease } | { refused: string; current: Lease | undefined }> {
+): Promise<
+  { held: VersionedLease; replaced: Lease | undefined } | { refused: string; current: Lease | undefined }
+> {
   for (let round = 0; ; round++) {
     const current = await readLease(lake, key, signal);
     const reason = refuse(current?.lease);
     if (reason) return { refused: reason, current: current?.lease };
     const lease = fresh();
     const version = await swap(lake, key, lease, current?.version ?? null, signal);
-    if (version !== undefined) return { held: { key, lease, version } };
+    if (version !== undefined) return { held: { key, lease, version }, replaced: current?.lease };
     // Lost a race. The winner's record normally refuses us; a winner that already let go (a very short unit) is
     // free again, but a crawler that keeps losing gives way rather than spin.
     if (round >= 2) return { refused: "another crawler took it first", current: undefined };

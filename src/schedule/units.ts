@@ -1,5 +1,5 @@
 // The leases of one source run: a unit (a region of a source, in a slot or "now" for --once) is worked on only by the
-// crawler holding its lease. The holder renews it every third of its TTL while it works and lets go when the unit
+// crawler holding its lease. The holder renews it every quarter of its TTL while it works and lets go when the unit
 // ends; a crawler killed mid-unit stops renewing, and its lease lapses after the TTL for the next one to take over.
 import type { Logger } from "pino";
 import { ContrailError, errorMessage } from "../errors.js";
@@ -9,6 +9,7 @@ import {
   isLive,
   leaseKey,
   newLease,
+  readLease,
   replaceLease,
   type Lease,
   type LeaseUnit,
@@ -30,6 +31,12 @@ export interface UnitLeaseOptions {
   runStartedAt?: number;
 }
 
+/** How far apart two crawlers' clocks may be when one compares the other's timestamps with its own. */
+const CLOCK_SKEW_MS = 60_000;
+
+/** A release is a courtesy (an unreleased lease lapses anyway): it must not hold up a shutdown. */
+const RELEASE_TIMEOUT_MS = 5000;
+
 /** Why a unit was skipped: the routine reasons of a schedule shared by several crawlers, not problems. */
 export const SKIP = {
   doneInSlot: "done in this slot",
@@ -44,6 +51,8 @@ interface HeldUnit {
   detach: () => void;
   renewing?: Promise<void> | undefined;
   lost?: string;
+  /** The last renewal's error, for the reason given when the unit is abandoned. */
+  lastFailure?: string | undefined;
 }
 
 export class UnitLeases {
@@ -56,14 +65,23 @@ export class UnitLeases {
     this.runStartedAt = opts.runStartedAt ?? Date.now();
   }
 
+  // Renewal every quarter of the TTL. A write may take until a third of the TTL is left; a failed one is tried again
+  // at the next tick, and the unit is abandoned once less than a third is left, well before anyone may take over.
   private get renewEvery(): number {
-    return Math.max(100, Math.floor(this.opts.ttl / 3));
+    return Math.max(100, Math.floor(this.opts.ttl / 4));
+  }
+  private get stopMargin(): number {
+    return Math.floor(this.opts.ttl / 3);
+  }
+  private timeLeft(u: HeldUnit): number {
+    return Math.floor(Date.parse(u.held.lease.expiresAt) - Date.now() - this.stopMargin);
   }
 
   /** Takes the unit of `region` for this crawler, or says why not (done in the slot, another crawler on it). */
   async claim(region: string): Promise<UnitClaim> {
     if (this.units.has(region)) return { ok: true };
     const { lake, source, slot, signal } = this.opts;
+    const looked = Date.now();
     if (slot && (await recordedInSlot(lake, source, region, slot, signal)))
       return { ok: false, reason: SKIP.doneInSlot };
     const got = await acquireLease(
@@ -85,8 +103,11 @@ export class UnitLeases {
       return { ok: false, reason: got.refused };
     }
     this.track(region, got.held);
-    // The slot may have been finished between the first look and taking the lease (by a crawler that let go).
-    if (slot && (await recordedInSlot(lake, source, region, slot, signal))) {
+    if (
+      slot &&
+      mayHaveRecorded(got.replaced, looked) &&
+      (await recordedInSlot(lake, source, region, slot, signal))
+    ) {
       await this.finish(region, "done");
       return { ok: false, reason: SKIP.doneInSlot };
     }
@@ -115,7 +136,7 @@ export class UnitLeases {
     const at = new Date().toISOString();
     const lease: Lease = { ...u.held.lease, state, finishedAt: at, renewedAt: at, expiresAt: at };
     // Not the run's signal: a unit aborted by SIGTERM still lets go of its lease on the way out.
-    await replaceLease(this.opts.lake, u.held, lease, AbortSignal.timeout(this.renewEvery)).catch(
+    await replaceLease(this.opts.lake, u.held, lease, AbortSignal.timeout(RELEASE_TIMEOUT_MS)).catch(
       (err: unknown) =>
         this.opts.log.warn(
           { region, err: errorMessage(err) },
@@ -167,22 +188,31 @@ export class UnitLeases {
     const u = this.units.get(region);
     if (!u || u.renewing || u.lost) return;
     const now = Date.now();
+    const budget = this.timeLeft(u);
+    if (budget <= 0) {
+      const why = u.lastFailure ? `: ${u.lastFailure}` : "";
+      return this.lose(region, u, `the lease could not be renewed in time${why}`);
+    }
     const lease: Lease = {
       ...u.held.lease,
       renewedAt: new Date(now).toISOString(),
       expiresAt: new Date(now + this.opts.ttl).toISOString(),
     };
-    u.renewing = replaceLease(this.opts.lake, u.held, lease, AbortSignal.timeout(this.renewEvery))
-      .then((next) => {
-        if (next) u.held = next;
+    const { lake } = this.opts;
+    const timeout = AbortSignal.timeout(budget);
+    u.renewing = replaceLease(lake, u.held, lease, timeout)
+      .then(async (next) => {
+        u.lastFailure = undefined;
+        if (next) return void (u.held = next);
+        // Refused: lost, unless the record is still ours (a renewal that was stored but whose answer never came).
+        const current = await readLease(lake, u.held.key, timeout);
+        if (current?.lease.owner === this.opts.owner && current.lease.state === "held") u.held = current;
         else this.lose(region, u, "another crawler took the lease over");
       })
       .catch((err: unknown) => {
-        // One failed renewal is survivable; stop working before the lease can lapse under us.
-        const left = Date.parse(u.held.lease.expiresAt) - Date.now();
-        if (left <= this.renewEvery)
-          this.lose(region, u, `the lease could not be renewed: ${errorMessage(err)}`);
-        else this.opts.log.warn({ region, err: errorMessage(err) }, "lease renewal failed; trying again");
+        u.lastFailure = errorMessage(err);
+        if (this.timeLeft(u) <= 0) this.lose(region, u, `the lease could not be renewed: ${u.lastFailure}`);
+        else this.opts.log.warn({ region, err: u.lastFailure }, "lease renewal failed; trying again");
       })
       .finally(() => (u.renewing = undefined));
   }
@@ -193,6 +223,16 @@ export class UnitLeases {
     this.opts.log.error({ region, reason }, "lease lost; abandoning the unit");
     u.controller.abort(new ContrailError("LEASE_LOST", `${this.opts.source} ${region}: ${reason}`));
   }
+}
+
+/**
+ * Whether the crawler whose lease was just taken over may have recorded the unit after `looked` (the first look at
+ * the slot): one that finished since, or one that died holding it (after its last renewal, for all we know).
+ */
+function mayHaveRecorded(replaced: Lease | undefined, looked: number): boolean {
+  if (!replaced) return false;
+  if (replaced.state === "held") return true;
+  return Date.parse(replaced.finishedAt ?? replaced.renewedAt) >= looked - CLOCK_SKEW_MS;
 }
 
 /** Whether the slot already has a capture or a check of this source and region. */
