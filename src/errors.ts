@@ -16,6 +16,7 @@ export type ErrorCode =
   | "LAKE_NO_BUCKET"
   | "LAKE_IO"
   | "LAKE_CORRUPT"
+  | "LEASE_LOST"
   | "AUTH"
   | "REGION_DISABLED"
   | "UPSTREAM"

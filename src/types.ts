@@ -35,6 +35,22 @@ export interface Lake {
   getStream(key: string, signal?: AbortSignal): Promise<Readable>;
   /** Reads a small object whole; undefined when absent. */
   getBytes(key: string, signal?: AbortSignal): Promise<Buffer | undefined>;
+  /**
+   * Reads a small object with its version (S3: the ETag; local: a generation number), for a compare-and-swap with
+   * `putIfVersion`. Undefined when absent. Keys written with `putIfVersion` are read with this, not `getBytes`.
+   */
+  getVersioned(key: string, signal?: AbortSignal): Promise<{ data: Buffer; version: string } | undefined>;
+  /**
+   * Writes a small object only if it is still at `expected` (a version from `getVersioned`), or still absent when
+   * `expected` is null: of several writers with the same expectation, at most one succeeds. Resolves to the new
+   * version, or undefined when the precondition did not hold (another writer got there first: read again).
+   */
+  putIfVersion(
+    key: string,
+    data: Buffer | string,
+    expected: string | null,
+    signal?: AbortSignal,
+  ): Promise<string | undefined>;
   /** Keys under `prefix` in ascending order, optionally only those sorting after `startAfter`. */
   list(prefix: string, opts?: { startAfter?: string; signal?: AbortSignal }): AsyncIterable<LakeEntry>;
   delete(key: string): Promise<void>;
@@ -194,11 +210,14 @@ export interface RunContext {
   /** Latest manifest of this source and region, if any. */
   latest(region: string): Promise<Manifest | undefined>;
   /**
-   * True when this process has no work for this region in ctx.slot: it has a capture or a check there already, or
-   * another replica holds the slot's lease. Otherwise takes the lease. Always false without a slot (`--once`).
+   * Takes the lease of this region (for ctx.slot, or for "now" with `--once`) before any work on it. Refused when
+   * the slot has a capture or a check already, or another crawler is working on the region: skip it then, with the
+   * reason. The lease is renewed while the unit runs and let go by its capture or check (or at the end of the run).
    */
-  doneInSlot(region: string): Promise<boolean>;
+  claimUnit(region: string): Promise<UnitClaim>;
 }
+
+export type UnitClaim = { ok: true } | { ok: false; reason: string };
 
 export interface CaptureArgs {
   region: string;

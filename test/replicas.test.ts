@@ -1,12 +1,23 @@
-// Several crawlers on one bucket (SPEC §6): every slot of every region is captured (or checked) exactly once,
-// and no capture is ever overwritten. The S3 proxy honours If-None-Match: * the way S3 does (412).
+// Several crawlers on one lake (SPEC §6): every slot of every region is captured (or checked) exactly once, no
+// capture is ever overwritten, a crawler killed mid-slot does not lose the slot, and overlapping `--once` runs never
+// capture a region at the same time. The S3 proxy answers If-None-Match and If-Match the way S3 does.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { FakeAwsPricing } from "./fakes/aws-pricing.js";
 import { startS3, type FakeS3 } from "./fakes/s3.js";
-import { cleanEnv, collect, startCli, tempDir, waitForOutput, writeConfig } from "./helpers.js";
+import {
+  cleanEnv,
+  collect,
+  filesUnder,
+  startCli,
+  tempDir,
+  waitForOutput,
+  writeConfig,
+  type CliResult,
+} from "./helpers.js";
 import { LocalLake } from "../src/lake/local.js";
-import { claimSlot } from "../src/schedule/context.js";
+import { leaseKey } from "../src/lake/leases.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const INTERVAL = 3000;
@@ -22,26 +33,6 @@ before(async () => {
 after(async () => {
   await aws.close();
   await s3.stop();
-});
-
-test("a slot's lease goes to exactly one of many concurrent claimants (local lake)", async () => {
-  const { dir, cleanup } = tempDir();
-  try {
-    const lake = new LocalLake(dir);
-    const slot = { start: new Date(0), end: new Date(INTERVAL) };
-    const wins = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => claimSlot(lake, "AmazonEC2", "us-east-1", slot, `owner-${i}`)),
-    );
-    assert.equal(wins.filter(Boolean).length, 1);
-    const winner = wins.indexOf(true);
-    assert.equal(
-      await claimSlot(lake, "AmazonEC2", "us-east-1", slot, `owner-${winner}`),
-      true,
-      "the owner may retry",
-    );
-  } finally {
-    cleanup();
-  }
 });
 
 test("two daemons on one bucket for several cycles: exactly one capture or check per region and slot", async () => {
@@ -108,9 +99,183 @@ test("two daemons on one bucket for several cycles: exactly one capture or check
     );
     // Both daemons did work: the leases were really contended, not won by one process every time.
     const logs = [...ra.logs, ...rb.logs];
-    assert.ok(logs.some((l) => l.msg === "another crawler holds this slot; skipping"));
+    assert.ok(logs.some((l) => l.msg === "another crawler holds this unit; skipping"));
     assert.deepEqual(s3.proxy.openUploads(), []);
   } finally {
     cleanup();
   }
 });
+
+/** Keys of captures (objects and manifests) per region, from a listing of the lake. */
+function capturesByRegion(keys: string[]): Map<string, { objects: string[]; manifests: string[] }> {
+  const out = new Map<string, { objects: string[]; manifests: string[] }>();
+  const entry = (region: string) =>
+    out.get(region) ?? out.set(region, { objects: [], manifests: [] }).get(region)!;
+  for (const k of keys) {
+    const object = /(?:^|\/)AmazonEC2\/([^/]+)\/[^/]+\.json\.gz$/.exec(k);
+    if (object) entry(object[1]!).objects.push(k);
+    const manifest = /_contrail\/manifests\/AmazonEC2\/([^/]+)\/[^/]+\.json$/.exec(k);
+    if (manifest) entry(manifest[1]!).manifests.push(k);
+  }
+  return out;
+}
+
+const onceConfig = (lake?: string) => ({
+  ...(lake ? { lake } : {}),
+  sources: {
+    AmazonEC2: { regionDelay: "0s" },
+    AmazonEC2Spot: { enabled: false },
+    AzureRetail: { enabled: false },
+  },
+});
+
+for (const kind of ["local", "s3"] as const) {
+  test(`two overlapping \`crawl --once\` runs on one ${kind} lake store each region once`, async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const prefix = `once-${Date.now()}`;
+      writeConfig(dir, onceConfig(kind === "s3" ? `s3://shared/${prefix}` : undefined));
+      const env = cleanEnv({
+        CONTRAIL_AWS_PRICING_URL: pricingUrl,
+        // Each offer takes longer than a lease lasts: only renewal keeps the other run off it.
+        CONTRAIL_LEASE_TTL: kind === "s3" ? "3s" : "2s",
+        ...(kind === "s3"
+          ? {
+              AWS_ENDPOINT_URL_S3: s3.endpoint,
+              CONTRAIL_S3_FORCE_PATH_STYLE: "true",
+              AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+              AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+            }
+          : {}),
+      });
+      aws.server.fault({ path: /\/(us-east-1|eu-west-1)\/index\.json$/ }, { kind: "delay", ms: 5000 }, 4);
+      const runs: CliResult[] = await Promise.all([
+        collect(startCli(["crawl", "--once"], { cwd: dir, env })),
+        collect(startCli(["crawl", "--once"], { cwd: dir, env })),
+      ]);
+      for (const r of runs) assert.equal(r.code, 0, r.stderr);
+      const keys = kind === "s3" ? await s3.listKeys(`${prefix}/`) : filesUnder(join(dir, "lake"));
+      const captures = capturesByRegion(keys);
+      for (const region of ["us-east-1", "eu-west-1"]) {
+        const c = captures.get(region);
+        assert.equal(c?.objects.length, 1, `${region}: ${JSON.stringify(c)}`);
+        assert.equal(c?.manifests.length, 1, `${region}: ${JSON.stringify(c)}`);
+      }
+      const skips = runs
+        .flatMap((r) => r.logs)
+        .filter((l) => l.msg === "another crawler holds this unit; skipping");
+      assert.ok(skips.length >= 1, "the runs overlapped, and one left a region to the other");
+    } finally {
+      aws.server.clearFaults();
+      cleanup();
+    }
+  });
+}
+
+/** A daemon on a local lake, AmazonEC2 only, hourly slots, with short leases. */
+function killScenario(dir: string) {
+  writeConfig(dir, {
+    sources: {
+      AmazonEC2: { interval: "1h", regionDelay: "0s" },
+      AmazonEC2Spot: { enabled: false },
+      AzureRetail: { enabled: false },
+    },
+  });
+  const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl, CONTRAIL_LEASE_TTL: "3s" });
+  const lake = join(dir, "lake");
+  const manifests = (region: string) =>
+    filesUnder(lake).filter((f) => f.startsWith(`_contrail/manifests/AmazonEC2/${region}/`));
+  /** Starts a crawler and kills it with SIGKILL in the middle of eu-west-1's capture (its offer stalls). */
+  const startDoomed = async () => {
+    aws.server.fault({ path: aws.offerPath("eu-west-1") }, { kind: "stall", afterBytes: 100, ms: 120_000 });
+    const seen = aws.offerRequests("eu-west-1").length;
+    const child = startCli(["crawl"], { cwd: dir, env });
+    const done = collect(child);
+    await waitUntil("a crawler downloading eu-west-1", () => aws.offerRequests("eu-west-1").length > seen);
+    assert.deepEqual([manifests("us-east-1").length, manifests("eu-west-1").length], [1, 0]);
+    return {
+      child,
+      kill: async () => {
+        child.kill("SIGKILL");
+        assert.equal((await done).signal, "SIGKILL");
+        // The lease as the dead crawler left it: nobody may take it before it lapses.
+        const left = await new LocalLake(lake).getVersioned(leaseKey("AmazonEC2", "eu-west-1"));
+        return Date.parse((JSON.parse(left!.data.toString()) as { expiresAt: string }).expiresAt);
+      },
+    };
+  };
+  /** Checks the slot was captured by the survivor after the lease lapsed, once per region, nothing fetched twice. */
+  const assertTakenOver = (expiresAt: number, usEastFetches: number) => {
+    const capturedAt = Date.parse(/([^/]+)\.json$/.exec(manifests("eu-west-1")[0]!)![1]!);
+    assert.equal(Math.floor(capturedAt / HOUR), Math.floor(expiresAt / HOUR), "captured in the same slot");
+    assert.ok(capturedAt >= expiresAt, `taken ${expiresAt - capturedAt} ms before the lease lapsed`);
+    assert.equal(
+      aws.offerRequests("us-east-1").length,
+      usEastFetches,
+      "us-east-1, done in this slot, not fetched again",
+    );
+    assert.equal(manifests("us-east-1").length, 1);
+    assert.equal(filesUnder(lake).filter((f) => f.endsWith(".json.gz")).length, 2);
+  };
+  return { env, manifests, startDoomed, assertTakenOver };
+}
+
+const HOUR = 3_600_000;
+/** Stays clear of an hourly slot boundary: these tests need one slot from start to end. */
+async function inOneSlot() {
+  const left = HOUR - (Date.now() % HOUR);
+  if (left < 90_000) await sleep(left + 1000);
+}
+
+test("a crawler killed mid-slot: the one restarted in the slot captures it once the lease lapses", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    await inOneSlot();
+    const s = killScenario(dir);
+    const doomed = await s.startDoomed();
+    const expiresAt = await doomed.kill();
+    const usEast = aws.offerRequests("us-east-1").length;
+    const restarted = startCli(["crawl"], { cwd: dir, env: s.env });
+    const done = collect(restarted);
+    await waitUntil("eu-west-1 captured after the restart", () => s.manifests("eu-west-1").length === 1);
+    restarted.kill("SIGTERM");
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    s.assertTakenOver(expiresAt, usEast);
+  } finally {
+    aws.server.clearFaults();
+    cleanup();
+  }
+});
+
+test("a crawler that finds another's live lease looks again when it lapses, and takes the slot over", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    await inOneSlot();
+    const s = killScenario(dir);
+    const doomed = await s.startDoomed();
+    const usEast = aws.offerRequests("us-east-1").length;
+    const standby = startCli(["crawl"], { cwd: dir, env: s.env });
+    const done = collect(standby);
+    // The holder renews its lease while its capture hangs: the standby leaves the region alone.
+    await waitForOutput(standby, "waiting for another crawler's lease");
+    const expiresAt = await doomed.kill();
+    await waitUntil("eu-west-1 captured by the standby", () => s.manifests("eu-west-1").length === 1);
+    standby.kill("SIGTERM");
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.logs.some((l) => l.msg === "another crawler holds this unit; skipping"));
+    s.assertTakenOver(expiresAt, usEast);
+  } finally {
+    aws.server.clearFaults();
+    cleanup();
+  }
+});
+
+async function waitUntil(what: string, ok: () => boolean, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}

@@ -1,5 +1,6 @@
 // `contrail sources`: one row per source: enabled or what it needs, interval, latest capture in the lake.
 import { formatDuration } from "../config/duration.js";
+import { SKIP } from "../schedule/units.js";
 import type { Lake, SourceName } from "../types.js";
 import { manifestKeys, readManifest, readStatus } from "../lake/records.js";
 import { SOURCES, sourceStatus } from "../sources/index.js";
@@ -40,7 +41,8 @@ async function lastRun(lake: Lake, source: SourceName): Promise<string> {
   if (status.error) notes.push(`failed: ${status.error}`);
   const failed = status.regions.filter((r) => r.status === "failed").map((r) => r.region);
   if (failed.length) notes.push(`failed in ${failed.join(", ")}`);
-  const skipped = status.regions.filter((r) => r.status === "skipped" && r.reason !== "done in this slot");
+  const routine = new Set<string | undefined>(Object.values(SKIP));
+  const skipped = status.regions.filter((r) => r.status === "skipped" && !routine.has(r.reason));
   const byReason = new Map<string, string[]>();
   for (const r of skipped)
     byReason.set(r.reason ?? "skipped", [...(byReason.get(r.reason ?? "skipped") ?? []), r.region]);

@@ -5,6 +5,7 @@ import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { DEFAULT_GZIP_LEVEL } from "../capture/gzip.js";
+import { DEFAULT_LEASE_TTL } from "../lake/leases.js";
 import { ConfigError } from "../errors.js";
 import { SOURCE_NAMES } from "../types.js";
 import { DEFAULT_INTERVALS, fileSchema, schemas, type Config, type ConfigFile } from "./schema.js";
@@ -79,6 +80,7 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
     logLevel: pick("CONTRAIL_LOG_LEVEL", schemas.logLevel, file.logLevel) ?? "info",
     metricsPort: pick("CONTRAIL_METRICS_PORT", schemas.port, file.metricsPort),
     gzipLevel: file.gzipLevel ?? DEFAULT_GZIP_LEVEL,
+    leaseTtl: pick("CONTRAIL_LEASE_TTL", schemas.duration(1000), file.leaseTtl) ?? DEFAULT_LEASE_TTL,
     aws: {
       // As the AWS CLI v2: AWS_REGION > AWS_DEFAULT_REGION > (our config file) > the profile's `region`.
       region:

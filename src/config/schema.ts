@@ -58,6 +58,8 @@ export const fileSchema = z
     metricsPort: port.optional(),
     /** gzip level of stored captures, 1 (fastest) to 9 (smallest). */
     gzipLevel: z.number().int().min(1).max(9).optional(),
+    /** How long a unit's lease lasts without renewal: what a killed crawler costs the next one (default 3m). */
+    leaseTtl: duration(1000).optional(),
     aws: z
       .object({
         region: z.string().min(1).optional(),
@@ -134,6 +136,8 @@ export interface Config {
   logLevel: z.infer<typeof logLevel>;
   metricsPort: number | undefined;
   gzipLevel: number;
+  /** Lease time-to-live in ms; the holder renews every third of it (src/schedule/units.ts). */
+  leaseTtl: number;
   aws: {
     region: string;
     s3Endpoint: string | undefined;

@@ -44,11 +44,6 @@ export function partsOfMetaKey(key: string): { source: string; region: string } 
   return m ? { source: m[1]!, region: m[2]! } : undefined;
 }
 
-/** The lease of one slot of one source and region, for replicas: `_contrail/leases/<Source>/<region>/<slotStart>.json`. */
-export function leaseKey(source: SourceName, region: string, slotStart: Date): string {
-  return `${META}/leases/${source}/${region}/${isoMillis(slotStart)}.json`;
-}
-
 /** The outcome of a source's latest run (last writer wins): `_contrail/status/<Source>.json`. */
 export function statusKey(source: SourceName): string {
   return `${META}/status/${source}.json`;

@@ -43,13 +43,7 @@ export class LocalLake implements Lake {
     const final = this.path(key);
     const tmp = await this.tempPath();
     try {
-      const fh = await open(tmp, "wx");
-      try {
-        await fh.writeFile(data);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await writeSynced(tmp, data);
       if (!opts.ifAbsent) {
         await mkdirs(dirname(final));
         await rename(tmp, final);
@@ -81,6 +75,51 @@ export class LocalLake implements Lake {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw wrapIo(err, key);
     }
+  }
+
+  // A versioned object (a lease) is a directory `<key>.versions/` of immutable generations `1`, `2`, …; the newest is
+  // the object. A writer expecting generation n creates n+1 with link(2), which fails with EEXIST when n+1 exists, so
+  // of several writers expecting n exactly one succeeds, and a killed writer leaves either nothing or a whole file.
+  async getVersioned(key: string): Promise<{ data: Buffer; version: string } | undefined> {
+    for (;;) {
+      const n = await this.newestGeneration(key);
+      if (n === undefined) return undefined;
+      try {
+        return { data: await readFile(join(this.versionsDir(key), String(n))), version: String(n) };
+      } catch (err) {
+        // Pruned by the writer of a newer generation between the listing and the read: read that one.
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw wrapIo(err, key);
+      }
+    }
+  }
+
+  async putIfVersion(key: string, data: Buffer | string, expected: string | null): Promise<string | undefined> {
+    const newest = await this.newestGeneration(key);
+    if (expected === null ? newest !== undefined : newest === undefined || String(newest) !== expected) return undefined;
+    const next = (newest ?? 0) + 1;
+    const dir = this.versionsDir(key);
+    const mine = join(dir, String(next));
+    const tmp = await this.tempPath();
+    try {
+      await writeSynced(tmp, data);
+      await mkdir(dir, { recursive: true });
+      await link(tmp, mine);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return undefined;
+      throw wrapIo(err, key);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    // Generations below the newest are pruned, so `next` may have existed and been pruned already: then a newer
+    // generation exists and this write never counted.
+    if ((await this.newestGeneration(key))! > next) {
+      await rm(mine, { force: true });
+      return undefined;
+    }
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (/^\d+$/.test(name) && Number(name) < next) await rm(join(dir, name), { force: true });
+    }
+    return String(next);
   }
 
   async *list(prefix: string, opts: { startAfter?: string } = {}): AsyncIterable<LakeEntry> {
@@ -127,6 +166,22 @@ export class LocalLake implements Lake {
     }
   }
 
+  private versionsDir(key: string): string {
+    return `${this.path(key)}.versions`;
+  }
+
+  private async newestGeneration(key: string): Promise<number | undefined> {
+    let names: string[];
+    try {
+      names = await readdir(this.versionsDir(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw wrapIo(err, key);
+    }
+    const gens = names.filter((n) => /^\d+$/.test(n)).map(Number);
+    return gens.length ? Math.max(...gens) : undefined;
+  }
+
   private async tempPath(): Promise<string> {
     const dir = this.path(TMP);
     await mkdirs(dir);
@@ -150,6 +205,17 @@ export class LocalLake implements Lake {
   private path(key: string): string {
     if (key.split("/").some((p) => p === ".." || p === ".")) throw new ContrailError("LAKE_IO", `invalid key ${key}`);
     return key ? join(this.root, key.split("/").join(sep)) : this.root;
+  }
+}
+
+/** Writes a new file and flushes it to disk, so that a link or rename publishes complete bytes. */
+async function writeSynced(path: string, data: Buffer | string): Promise<void> {
+  const fh = await open(path, "wx");
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 

@@ -217,6 +217,51 @@ export class S3Lake implements Lake {
     }
   }
 
+  async getVersioned(key: string, signal?: AbortSignal): Promise<{ data: Buffer; version: string } | undefined> {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), {
+        abortSignal: signal,
+      });
+      const data = Buffer.from(await res.Body!.transformToByteArray());
+      return { data, version: res.ETag ?? "" };
+    } catch (err) {
+      const wrapped = this.wrap(err, key, "s3:GetObject");
+      if (wrapped instanceof ContrailError && wrapped.code === "LAKE_NOT_FOUND") return undefined;
+      throw wrapped;
+    }
+  }
+
+  /**
+   * S3's conditional writes (2024): `If-None-Match: *` to create, `If-Match: <ETag>` to replace. S3 answers 412 when
+   * the condition fails, 404 NoSuchKey to an If-Match on a key that is gone, and 409 ConditionalRequestConflict
+   * when another conditional write on the key is in flight; all three mean "not yours now: read again".
+   */
+  async putIfVersion(
+    key: string,
+    data: Buffer | string,
+    expected: string | null,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    try {
+      const res = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Body: data,
+          ContentType: "application/json",
+          ...(expected === null ? { IfNoneMatch: "*" } : { IfMatch: expected }),
+        }),
+        { abortSignal: signal },
+      );
+      return res.ETag ?? "";
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      const status = e.$metadata?.httpStatusCode;
+      if (status === 412 || status === 409 || (status === 404 && e.name === "NoSuchKey")) return undefined;
+      throw this.wrap(err, key, "s3:PutObject");
+    }
+  }
+
   async *list(prefix: string, opts: { startAfter?: string; signal?: AbortSignal } = {}): AsyncIterable<LakeEntry> {
     await this.ready();
     try {

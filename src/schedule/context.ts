@@ -4,16 +4,17 @@ import type { Config } from "../config/schema.js";
 import { capture, recordCheck } from "../capture/capture.js";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { checkPrefix, isoMillis, leaseKey, manifestPrefix, timeOfKey } from "../lake/keys.js";
+import { ContrailError } from "../errors.js";
 import { latestManifest } from "../lake/records.js";
 import type { HttpClient, Lake, RunContext, Source, SourceName } from "../types.js";
+import { UnitLeases } from "./units.js";
 
 export interface ContextDeps {
   config: Readonly<Config>;
   lake: Lake;
   http: HttpClient & { observed?: (observe: (err: unknown) => void) => HttpClient };
   log: Logger;
-  /** Identity in slot leases; default: host, pid and a random suffix. */
+  /** Identity in leases; default: host, pid and a random suffix. */
   instanceId?: string;
   onRetry?: (source: SourceName, region: string, err: unknown) => void;
 }
@@ -23,6 +24,7 @@ export function makeContext(
   source: Source,
   signal: AbortSignal,
   slot?: { start: Date; end: Date },
+  units: UnitLeases = unitLeases(deps, source, signal, slot),
 ): RunContext {
   const log = deps.log.child({ source: source.name });
   const { lake } = deps;
@@ -31,6 +33,13 @@ export function makeContext(
     baseDelay: deps.config.http.baseDelay,
     maxDelay: deps.config.http.maxDelay,
   };
+  // Work on a unit after its lease was lost would race the crawler that took it over: it fails instead.
+  const lostLease = (region: string, cause?: unknown) => {
+    const lost = units.lostReason(region);
+    return lost && !signal.aborted
+      ? new ContrailError("LEASE_LOST", `${source.name} ${region}: ${lost}; unit stopped`, { cause })
+      : undefined;
+  };
   return {
     config: deps.config as Config,
     lake,
@@ -38,76 +47,55 @@ export function makeContext(
     log,
     signal,
     ...(slot ? { slot } : {}),
-    capture: (args) =>
-      capture(
-        {
-          lake,
-          source: source.name,
-          log,
-          retry,
-          signal,
-          gzipLevel: deps.config.gzipLevel,
-          onRetry: (region, err) => deps.onRetry?.(source.name, region, err),
-        },
-        args,
-      ),
-    recordCheck: (args) => recordCheck({ lake, source: source.name, log }, args),
-    latest: (region) => latestManifest(lake, source.name, region, signal),
-    doneInSlot: async (region) => {
-      if (!slot) return false;
-      if (await recordedInSlot(lake, source.name, region, slot, signal)) return true;
-      // Replicas on one lake: whoever creates the slot's lease first does the work (a conditional write).
-      const claimed = await claimSlot(lake, source.name, region, slot, deps.instanceId ?? INSTANCE_ID);
-      if (!claimed) log.info({ region }, "another crawler holds this slot; skipping");
-      return !claimed;
+    capture: async (args) => {
+      try {
+        const manifest = await capture(
+          {
+            lake,
+            source: source.name,
+            log,
+            retry,
+            signal: units.signalOf(args.region) ?? signal,
+            gzipLevel: deps.config.gzipLevel,
+            onRetry: (region, err) => deps.onRetry?.(source.name, region, err),
+          },
+          args,
+        );
+        await units.finish(args.region, "done");
+        return manifest;
+      } catch (err) {
+        throw lostLease(args.region, err) ?? err;
+      }
     },
+    recordCheck: async (args) => {
+      const lost = lostLease(args.region);
+      if (lost) throw lost;
+      const check = await recordCheck({ lake, source: source.name, log }, args);
+      await units.finish(args.region, "done");
+      return check;
+    },
+    latest: (region) => latestManifest(lake, source.name, region, signal),
+    claimUnit: (region) => units.claim(region),
   };
 }
 
-/** This process, among replicas: leases it writes carry this id so its own retries may go on. */
-export const INSTANCE_ID = `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
-
-async function recordedInSlot(
-  lake: Lake,
-  source: SourceName,
-  region: string,
-  slot: { start: Date; end: Date },
+/** The leases of one run of `source`: in `slot`, or "now" for --once. */
+export function unitLeases(
+  deps: ContextDeps,
+  source: Source,
   signal: AbortSignal,
-) {
-  for (const prefix of [manifestPrefix(source, region), checkPrefix(source, region)]) {
-    const startAfter = `${prefix}${isoMillis(new Date(slot.start.getTime() - 1))}.json`;
-    for await (const e of lake.list(prefix, { startAfter, signal })) {
-      const t = timeOfKey(e.key);
-      if (t && t >= slot.start && t < slot.end) return true;
-    }
-  }
-  return false;
+  slot?: { start: Date; end: Date },
+): UnitLeases {
+  return new UnitLeases({
+    lake: deps.lake,
+    source: source.name,
+    owner: deps.instanceId ?? INSTANCE_ID,
+    ttl: deps.config.leaseTtl,
+    log: deps.log.child({ source: source.name }),
+    signal,
+    slot,
+  });
 }
 
-/**
- * Takes the lease of (source, region, slot): true when this process holds it (now or from an earlier attempt).
- * Leases are never overwritten or removed by the crawler; an S3 lifecycle rule on `_contrail/leases/` may expire them.
- */
-export async function claimSlot(
-  lake: Lake,
-  source: SourceName,
-  region: string,
-  slot: { start: Date; end: Date },
-  owner: string,
-): Promise<boolean> {
-  const key = leaseKey(source, region, slot.start);
-  const lease = {
-    owner,
-    slotStart: isoMillis(slot.start),
-    slotEnd: isoMillis(slot.end),
-    acquiredAt: new Date().toISOString(),
-  };
-  if (await lake.putBytes(key, JSON.stringify(lease), { ifAbsent: true })) return true;
-  const existing = await lake.getBytes(key);
-  if (!existing) return false;
-  try {
-    return (JSON.parse(existing.toString("utf8")) as { owner?: string }).owner === owner;
-  } catch {
-    return false;
-  }
-}
+/** This process, among crawlers on one lake: the owner named in the leases it takes. */
+export const INSTANCE_ID = `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;

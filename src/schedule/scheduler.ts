@@ -4,12 +4,15 @@ import { sleep } from "../http/retry.js";
 import { writeStatus as writeLakeStatus, type RunStatus } from "../lake/records.js";
 import type { Lake } from "../types.js";
 import type { RegionOutcome, Source, SourceName } from "../types.js";
-import { makeContext, type ContextDeps } from "./context.js";
+import { makeContext, unitLeases, type ContextDeps } from "./context.js";
 
 export interface Slot {
   start: Date;
   end: Date;
 }
+
+/** Past a lease's expiry before looking again, so that a holder's clock a little ahead does not cost a round. */
+const RECHECK_MARGIN_MS = 1000;
 
 export function slotOf(now: number, interval: number): Slot {
   const start = Math.floor(now / interval) * interval;
@@ -31,6 +34,8 @@ export interface RunSummary {
   outcomes: RegionOutcome[];
   /** Set when the run as a whole failed (e.g. the region index could not be read). */
   error?: Error;
+  /** When a unit another crawler was working on may be free again (its lease lapses), if any was. */
+  recheckAt?: number;
 }
 
 export interface SchedulerEvents {
@@ -70,8 +75,17 @@ export class Scheduler {
         log.warn({ failures, retryInMs: wait }, "run failed; cooling down");
       } else {
         failures = 0;
-        wait = Math.max(0, slot.end.getTime() - Date.now()) + jitter(settings.interval);
-        log.info({ nextRunAt: new Date(Date.now() + wait).toISOString() }, "waiting for the next slot");
+        const slotWait = Math.max(0, slot.end.getTime() - Date.now()) + jitter(settings.interval);
+        // Another crawler's unit in this slot: if it dies, its lease lapses and this one takes the unit over.
+        const recheck =
+          summary.recheckAt !== undefined ? summary.recheckAt - Date.now() + RECHECK_MARGIN_MS : Infinity;
+        wait = Math.max(0, Math.min(slotWait, recheck));
+        if (wait < slotWait)
+          log.info(
+            { recheckAt: new Date(Date.now() + wait).toISOString() },
+            "waiting for another crawler's lease",
+          );
+        else log.info({ nextRunAt: new Date(Date.now() + wait).toISOString() }, "waiting for the next slot");
       }
       try {
         await sleep(wait, signal);
@@ -83,7 +97,8 @@ export class Scheduler {
 
   private async runSource(source: Source, signal: AbortSignal, slot?: Slot): Promise<RunSummary> {
     const started = Date.now();
-    const ctx = makeContext(this.deps, source, signal, slot);
+    const units = unitLeases(this.deps, source, signal, slot);
+    const ctx = makeContext(this.deps, source, signal, slot, units);
     let summary: RunSummary;
     try {
       const outcomes = await source.run(ctx);
@@ -93,7 +108,10 @@ export class Scheduler {
         ctx.log.error({ err: errorMessage(err) }, "run failed");
       }
       summary = { source: source.name, outcomes: [], error: err as Error };
+    } finally {
+      await units.finishAll();
     }
+    if (units.heldElsewhereUntil !== undefined) summary.recheckAt = units.heldElsewhereUntil;
     this.events.onRunEnd?.(summary, Date.now() - started);
     // `contrail sources` reads this record; a lake that stops taking writes must be heard of, not swallowed.
     if (!signal.aborted)

@@ -73,8 +73,9 @@ export const amazonEc2: Source = {
         outcomes.push({ region, status: "unchanged", check });
       };
       try {
-        if (await ctx.doneInSlot(region)) {
-          outcomes.push({ region, status: "skipped", reason: "done in this slot" });
+        const claim = await ctx.claimUnit(region);
+        if (!claim.ok) {
+          outcomes.push({ region, status: "skipped", reason: claim.reason });
           continue;
         }
         const version = versionOfUrl(currentVersionUrl);

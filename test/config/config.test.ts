@@ -175,3 +175,19 @@ test("S3 region as the AWS CLI v2 finds it: AWS_REGION > AWS_DEFAULT_REGION > co
     cleanup();
   }
 });
+
+test("lease TTL: 3 minutes by default; CONTRAIL_LEASE_TTL over the file's leaseTtl; a bad one is named", () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    assert.equal(loadConfig({ env: {}, cwd: dir }).leaseTtl, 180_000);
+    writeConfig(dir, { leaseTtl: "5m" });
+    assert.equal(loadConfig({ env: {}, cwd: dir }).leaseTtl, 300_000);
+    assert.equal(loadConfig({ env: { CONTRAIL_LEASE_TTL: "90s" }, cwd: dir }).leaseTtl, 90_000);
+    assert.throws(
+      () => loadConfig({ env: { CONTRAIL_LEASE_TTL: "soon" }, cwd: dir }),
+      /CONTRAIL_LEASE_TTL="soon": expected a duration/,
+    );
+  } finally {
+    cleanup();
+  }
+});

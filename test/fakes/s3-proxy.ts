@@ -240,6 +240,7 @@ export class S3Proxy {
         { UploadId: r.query.uploadId },
       );
     const conditional = req.headers["if-none-match"] === "*";
+    const ifMatch = req.headers["if-match"];
     const lockKey = `${r.bucket}/${r.key}`;
     switch (r.op) {
       case "ListMultipartUploads":
@@ -285,7 +286,10 @@ export class S3Proxy {
       case "CompleteMultipartUpload": {
         // Real S3 refuses a conditional write while another one on the same key is in progress (from its first
         // byte until it is stored): 409 ConditionalRequestConflict, to be retried (a multipart upload: anew).
-        if (conditional && this.conditionalInFlight.has(lockKey)) {
+        if (
+          (conditional && this.conditionalInFlight.has(lockKey)) ||
+          (ifMatch !== undefined && this.locks.has(lockKey))
+        ) {
           const [code, message] = DEFAULT_MESSAGES[409]!;
           return error(409, code, message);
         }
@@ -299,6 +303,7 @@ export class S3Proxy {
             cut,
             upload,
             conditional,
+            ifMatch,
             lockKey,
             error,
             noSuchUpload,
@@ -307,6 +312,16 @@ export class S3Proxy {
           if (conditional) this.conditionalInFlight.delete(lockKey);
         }
       }
+      case "GetObject":
+      case "HeadObject":
+        // S3 reads are strongly consistent: the old object or the new one, never an error. s3rver replaces a file
+        // in place and fails a read that meets the write, so a read waits for writes to the key in flight.
+        await this.locks.get(lockKey);
+        return this.pipeBack(
+          await this.forward(req, url, upstreamHeaders(req.headers), bodyOf(req)),
+          res,
+          cut,
+        );
       default: {
         const up = await this.forward(req, url, upstreamHeaders(req.headers), bodyOf(req));
         if (r.op === "HeadBucket" && up.statusCode === 200)
@@ -324,6 +339,7 @@ export class S3Proxy {
     cut: Cut | undefined,
     upload: UploadState | undefined,
     conditional: boolean,
+    ifMatch: string | string[] | undefined,
     lockKey: string,
     error: SendError,
     noSuchUpload: () => Promise<void>,
@@ -341,8 +357,16 @@ export class S3Proxy {
           Condition: "If-None-Match",
         });
       }
+      if (ifMatch !== undefined) {
+        // If-Match on a key that is gone: 404 NoSuchKey; on another ETag: 412 (S3 user guide, conditional writes).
+        const etag = await this.etagOf(url.pathname);
+        if (etag === undefined) return error(404, "NoSuchKey", "The specified key does not exist.");
+        if (unquote(etag) !== unquote(ifMatch))
+          return error(412, "PreconditionFailed", DEFAULT_MESSAGES[412]![1], { Condition: "If-Match" });
+      }
       const headers = upstreamHeaders(req.headers, body.length);
       delete headers["if-none-match"];
+      delete headers["if-match"];
       const up = await this.forward(req, url, headers, body);
       if (upload && up.statusCode === 200) upload.state = "completed";
       return this.pipeBack(up, res, cut);
@@ -414,13 +438,23 @@ export class S3Proxy {
   }
 
   /** HEAD against s3rver, unsigned (s3rver accepts anonymous requests). */
-  private exists(path: string): Promise<boolean> {
+  private async exists(path: string): Promise<boolean> {
+    return (await this.head(path)).statusCode === 200;
+  }
+
+  /** The object's ETag as s3rver serves it (quoted MD5), or undefined when there is no such object. */
+  private async etagOf(path: string): Promise<string | undefined> {
+    const res = await this.head(path);
+    return res.statusCode === 200 ? String(res.headers.etag) : undefined;
+  }
+
+  private head(path: string): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       const up = http.request(
         { host: "127.0.0.1", port: this.upstreamPort, method: "HEAD", path, agent: this.agent },
         (res) => {
           res.resume();
-          resolve(res.statusCode === 200);
+          resolve(res);
         },
       );
       up.on("error", reject).end();
@@ -494,6 +528,12 @@ export class S3Proxy {
     if (res.destroyed && body instanceof Readable) body.destroy();
     else res.end();
   }
+}
+
+
+/** ETags compare without their quotes: clients send them either way. */
+function unquote(etag: string | string[]): string {
+  return String(etag).replace(/^(W\/)?"|"$/g, "");
 }
 
 /** Upstream response headers minus hop-by-hop ones (the proxy frames its own response). */

@@ -1,6 +1,7 @@
 // An S3-compatible store for tests: s3rver in a child process, behind a proxy in the test process that logs
 // requests, injects faults and fills s3rver's gaps: aws-chunked request bodies (the SDK streams with them; s3rver
-// would store the framing), `If-None-Match: *` on PutObject/CompleteMultipartUpload (412), AbortMultipartUpload,
+// would store the framing), `If-None-Match: *` on PutObject/CompleteMultipartUpload (412), `If-Match: <etag>` (412 on
+// another ETag, 404 NoSuchKey when absent, 409 ConditionalRequestConflict while another write is in flight), AbortMultipartUpload,
 // ListMultipartUploads, part checks on Complete (InvalidPart, InvalidPartOrder, EntityTooSmall), and atomic
 // PutObject (a body that never completes stores nothing). s3rver does not verify SigV4; only the access key id.
 //

@@ -41,8 +41,8 @@ export const amazonEc2Spot: Source = {
     setMaxListeners(Math.max(10, 10 + concurrency * 4), ctx.signal);
     const outcomes = await mapLimit(regions, concurrency, async (region) => {
       try {
-        if (await ctx.doneInSlot(region))
-          return { region, status: "skipped", reason: "done in this slot" } as const;
+        const claim = await ctx.claimUnit(region);
+        if (!claim.ok) return { region, status: "skipped", reason: claim.reason } as const;
         const manifest = await captureRegion(ctx, region, enrich);
         return { region, status: "captured", manifest } as const;
       } catch (err) {

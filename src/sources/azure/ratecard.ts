@@ -84,8 +84,8 @@ export const azure: Source = {
 
   async run(ctx: RunContext): Promise<RegionOutcome[]> {
     try {
-      if (await ctx.doneInSlot(REGION))
-        return [{ region: REGION, status: "skipped", reason: "done in this slot" }];
+      const claim = await ctx.claimUnit(REGION);
+      if (!claim.ok) return [{ region: REGION, status: "skipped", reason: claim.reason }];
       const az = ctx.config.azure;
       const retry = {
         attempts: ctx.config.http.attempts,

@@ -200,8 +200,8 @@ export const azureRetail: Source = {
 
   async run(ctx: RunContext): Promise<RegionOutcome[]> {
     try {
-      if (await ctx.doneInSlot(REGION))
-        return [{ region: REGION, status: "skipped", reason: "done in this slot" }];
+      const claim = await ctx.claimUnit(REGION);
+      if (!claim.ok) return [{ region: REGION, status: "skipped", reason: claim.reason }];
       const url = retailPricesUrl(ctx.config.azure.retailUrl);
       const manifest = await ctx.capture({
         region: REGION,
