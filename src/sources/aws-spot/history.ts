@@ -6,12 +6,22 @@ import { rowOf, type SpotRow } from "./records.js";
 
 export const PAGE_SIZE = 1000;
 
-/** Error codes EC2 answers for a region the account has not enabled (wire-formats §2.4). */
-const NOT_ENABLED = new Set(["AuthFailure", "OptInRequired"]);
+/**
+ * Error codes AWS answers for a region the account has not enabled (wire-formats §2.4): `AuthFailure` and
+ * `OptInRequired` with long-term keys; with credentials from STS (roles, IRSA, SSO), `InvalidClientTokenId` or
+ * `RegionDisabledException`; `UnauthorizedOperation` where a service control policy denies the region.
+ */
+const NOT_ENABLED = new Set([
+  "AuthFailure",
+  "OptInRequired",
+  "InvalidClientTokenId",
+  "RegionDisabledException",
+  "UnauthorizedOperation",
+]);
 
 /** The EC2 SDK is loaded on first use: runs without the spot source never pay for it (memory, start-up). */
 let sdk: Promise<typeof import("@aws-sdk/client-ec2")> | undefined;
-const loadSdk = () => (sdk ??= import("@aws-sdk/client-ec2"));
+export const loadSdk = () => (sdk ??= import("@aws-sdk/client-ec2"));
 
 export async function ec2Client(config: Config, region: string): Promise<EC2Client> {
   const { EC2Client } = await loadSdk();
@@ -100,7 +110,7 @@ function classify(err: unknown, region: string): unknown {
 export class RegionDisabledError extends ContrailError {
   constructor(
     readonly region: string,
-    /** `AuthFailure` or `OptInRequired`. */
+    /** One of NOT_ENABLED: `AuthFailure`, `OptInRequired`, `InvalidClientTokenId`, … */
     readonly awsCode: string,
     cause: unknown,
     status?: number,
