@@ -2,6 +2,7 @@
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import { ContrailError, isAbortError } from "../../errors.js";
 import type { Config } from "../../config/schema.js";
+import { useFastSpotPages } from "./page-xml.js";
 import { rowOf, type SpotRow } from "./records.js";
 
 export const PAGE_SIZE = 1000;
@@ -26,7 +27,7 @@ export const loadSdk = () => (sdk ??= import("@aws-sdk/client-ec2"));
 export async function ec2Client(config: Config, region: string): Promise<EC2Client> {
   const { EC2Client } = await loadSdk();
   const { aws, http } = config;
-  return new EC2Client({
+  const client = new EC2Client({
     region,
     ...(aws.ec2Endpoint ? { endpoint: aws.ec2Endpoint } : {}),
     ...(aws.credentials
@@ -40,6 +41,8 @@ export async function ec2Client(config: Config, region: string): Promise<EC2Clie
     // socketTimeout is an inactivity timeout: it also fires when a response body stalls (requestTimeout only warns).
     requestHandler: { connectionTimeout: http.connectTimeout, socketTimeout: http.stallTimeout },
   });
+  useFastSpotPages(client);
+  return client;
 }
 
 /** Where the records come from, for the manifest's `urls`. */
