@@ -2,11 +2,13 @@
 // (a) The enrichment index from a 1 GB offer file streamed from a local server: time, MB/s and peak RSS, measured
 //     in a child process (so the server's generator and this process's memory do not count), stopping after
 //     `products` as the crawler does, and once more tokenising the whole file (the worst case).
-// (b) A sweep of 30 regions × 5 pages with 100 ms latency per call: wall time at several concurrencies vs 1.
-// Run: node --import tsx bench/spot.ts [--size 1GB] [--regions 30] [--latency 100] [--skip-index] [--skip-sweep]
+// (b) A sweep of 30 regions × 5 pages with 100 ms latency per call: wall time at several concurrencies, and the
+//     speed-up against one region after another (measured, not asserted), with the process's peak heap.
+// Run: node --import tsx bench/spot.ts [--size 1GB] [--regions 30] [--latency 100] [--concurrency 1,4,16,34]
+//      [--skip-index] [--skip-sweep]
 // Only node: modules are imported statically: the index child loads just the HTTP client and the index builder,
 // so its RSS is the builder's, not the AWS SDK's or the fakes'.
-import { spawn } from "node:child_process";
+import { fork, spawn } from "node:child_process";
 import {
   createReadStream,
   createWriteStream,
@@ -25,6 +27,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
+import { getHeapStatistics } from "node:v8";
 import type { SpotRecord } from "../test/fakes/ec2.js";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -186,9 +189,61 @@ function sweepHistory(region: string, now: number, perRegion: number): SpotRecor
   return out;
 }
 
+/** A FakeEc2 in a child process, driven by IPC messages. */
+interface Ec2Worker {
+  endpoint: string;
+  setHistories(regions: string[], now: number, perRegion: number): Promise<void>;
+  calls(): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function startFakeEc2Worker(latencyMs: number): Promise<Ec2Worker> {
+  const child = fork(SELF, ["--child-ec2", String(latencyMs)], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  let id = 0;
+  const pending = new Map<number, (v: unknown) => void>();
+  child.on("message", (m: { id: number; value: unknown }) => pending.get(m.id)?.(m.value));
+  const ask = <T>(op: string, args: unknown[] = []) =>
+    new Promise<T>((resolve) => {
+      pending.set(++id, resolve as (v: unknown) => void);
+      child.send({ id, op, args });
+    });
+  const endpoint = await ask<string>("start");
+  return {
+    endpoint,
+    setHistories: (regions, now, perRegion) => ask("setHistories", [regions, now, perRegion]),
+    calls: () => ask<number>("calls"),
+    close: async () => {
+      await ask("close");
+      child.disconnect();
+    },
+  };
+}
+
+/** The child's side: one FakeEc2, answering the messages of startFakeEc2Worker. */
+async function fakeEc2Child(latencyMs: number): Promise<void> {
+  const { FakeEc2 } = await import("../test/fakes/ec2.js");
+  const ec2 = new FakeEc2({ latencyMs });
+  process.on("message", (m: { id: number; op: string; args: unknown[] }) => {
+    const reply = (value?: unknown) => process.send!({ id: m.id, value });
+    if (m.op === "start") void ec2.start().then(reply);
+    else if (m.op === "calls") reply(ec2.calls.length);
+    else if (m.op === "close") void ec2.close().then(() => reply());
+    else if (m.op === "setHistories") {
+      const [regions, now, perRegion] = m.args as [string[], number, number];
+      for (const r of regions) ec2.setHistory(r, sweepHistory(r, now, perRegion));
+      reply();
+    }
+  });
+}
+
 interface SweepResult {
   concurrency: number;
   seconds: number;
+  /** Peak V8 heap in use during the sweep (sampled), MB: the records of the regions in flight. */
+  peakHeapMB: number;
   /** CPU time of this process (crawler and fake EC2 together): the floor concurrency cannot go below. */
   cpuSeconds: number;
   calls: number;
@@ -202,20 +257,21 @@ export async function benchSweep(
   concurrencies: number[],
 ): Promise<SweepResult[]> {
   const { FakeAwsPricing } = await import("../test/fakes/aws-pricing.js");
-  const { FakeEc2 } = await import("../test/fakes/ec2.js");
   const { loadConfig } = await import("../src/config/load.js");
   const { NodeHttpClient } = await import("../src/http/client.js");
   const { openLake } = await import("../src/lake/index.js");
   const { createLogger } = await import("../src/log/logger.js");
   const { makeContext } = await import("../src/schedule/context.js");
   const { amazonEc2Spot } = await import("../src/sources/aws-spot/index.js");
-  const ec2 = new FakeEc2({ latencyMs });
+  // The fake EC2 API runs in a child process: its CPU (building XML pages) is the cloud's, not the crawler's.
+  const ec2 = await startFakeEc2Worker(latencyMs);
   const aws = new FakeAwsPricing({ regions: ["us-east-1"], products: 40 });
-  await ec2.start();
   const pricingUrl = await aws.start();
-  const regions = Array.from({ length: regionCount }, (_, i) => `bx-region-${i + 1}`);
+  const { AWS_REGIONS } = await import("../test/fakes/ec2-regions.js");
+  if (regionCount > AWS_REGIONS.length) throw new Error(`--regions: at most ${AWS_REGIONS.length}`);
+  const regions = AWS_REGIONS.slice(0, regionCount);
   const now = Date.now();
-  for (const r of regions) ec2.setHistory(r, sweepHistory(r, now, 4_600)); // 5 pages of up to 1000
+  await ec2.setHistories(regions, now, 4_600); // 5 pages of up to 1000
   const results: SweepResult[] = [];
   try {
     for (const concurrency of [0, ...concurrencies]) {
@@ -248,10 +304,15 @@ export async function benchSweep(
         });
         const lake = await openLake(config, log);
         const ctx = makeContext({ config, lake, http, log }, amazonEc2Spot, new AbortController().signal);
-        const callsBefore = ec2.calls.length;
+        const callsBefore = await ec2.calls();
+        global.gc?.();
+        // Sampled from V8's own statistics: process.memoryUsage() costs enough to show in a profile.
+        const heap = () => getHeapStatistics().used_heap_size;
+        let peakHeap = heap();
+        const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, heap())), 20);
         const started = process.hrtime.bigint();
         const cpu = process.cpuUsage();
-        const outcomes = await amazonEc2Spot.run(ctx);
+        const outcomes = await amazonEc2Spot.run(ctx).finally(() => clearInterval(sampler));
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const used = process.cpuUsage(cpu);
         http.close();
@@ -262,8 +323,9 @@ export async function benchSweep(
         results.push({
           concurrency,
           seconds,
+          peakHeapMB: peakHeap / MB,
           cpuSeconds: (used.user + used.system) / 1e6,
-          calls: ec2.calls.length - callsBefore,
+          calls: (await ec2.calls()) - callsBefore,
           items: captured.reduce((n, o) => n + (o.status === "captured" ? (o.manifest.items ?? 0) : 0), 0),
           captured: captured.length,
         });
@@ -295,6 +357,7 @@ function table(rows: string[][]): string {
 
 async function main(): Promise<void> {
   if (flag("child-index")) return indexChild(arg("child-index", ""), flag("full"));
+  if (flag("child-ec2")) return fakeEc2Child(Number(arg("child-ec2", "0")));
   if (!flag("skip-index")) {
     const size = parseSize(arg("size", "1GB"));
     console.log(
@@ -319,14 +382,19 @@ async function main(): Promise<void> {
     const regions = Number(arg("regions", "30"));
     const latency = Number(arg("latency", "100"));
     console.log(`(b) sweep: ${regions} regions × 5 pages, ${latency} ms latency per call`);
-    const results = await benchSweep(regions, latency, [1, 4, 8, 16]);
-    const serial = results.find((r) => r.concurrency === 1)!.seconds;
-    const rows = [["concurrency", "wall s", "cpu s", "calls", "records", "regions", "speed-up"]];
+    const { SPOT_CONCURRENCY } = await import("../src/config/load.js");
+    const list = arg("concurrency", `1,4,16,${SPOT_CONCURRENCY}`).split(",").map(Number);
+    const results = await benchSweep(regions, latency, list);
+    const serial = results.find((r) => r.concurrency === 1)?.seconds ?? NaN;
+    const rows = [
+      ["concurrency", "wall s", "cpu s", "peak heap MB", "calls", "records", "regions", "vs sequential"],
+    ];
     for (const r of results) {
       rows.push([
-        String(r.concurrency) + (r.concurrency === 4 ? " (default)" : ""),
+        String(r.concurrency) + (r.concurrency === SPOT_CONCURRENCY ? " (default)" : ""),
         r.seconds.toFixed(2),
         r.cpuSeconds.toFixed(2),
+        r.peakHeapMB.toFixed(0),
         String(r.calls),
         String(r.items),
         String(r.captured),

@@ -28,11 +28,20 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   env.CONTRAIL_LOG_LEVEL = "info";
   env.AWS_EC2_METADATA_DISABLED = "true";
   env.HOME = extra.HOME ?? env.HOME;
-  for (const [k, v] of Object.entries(extra)) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
+  return withEnv(env, extra);
+}
+
+/** A copy of `env` with `changes` applied: a value sets the variable, undefined removes it. */
+export function withEnv(
+  env: NodeJS.ProcessEnv,
+  changes: Record<string, string | undefined> = {},
+): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === undefined) delete out[k];
+    else out[k] = v;
   }
-  return env;
+  return out;
 }
 
 export function startCli(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): ChildProcess {

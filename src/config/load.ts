@@ -10,6 +10,9 @@ import { ConfigError } from "../errors.js";
 import { SOURCE_NAMES } from "../types.js";
 import { DEFAULT_INTERVALS, fileSchema, schemas, type Config, type ConfigFile } from "./schema.js";
 
+/** Regions of AmazonEC2Spot captured at once, by default; memory is one slice of records per region in flight. */
+export const SPOT_CONCURRENCY = 34;
+
 export interface ConfigInputs {
   flags?: { lake?: string; config?: string };
   env?: NodeJS.ProcessEnv;
@@ -130,7 +133,8 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
       AmazonEC2: { ...source("AmazonEC2", s.AmazonEC2), regionDelay: s.AmazonEC2?.regionDelay ?? 10_000 },
       AmazonEC2Spot: {
         ...source("AmazonEC2Spot", s.AmazonEC2Spot),
-        concurrency: s.AmazonEC2Spot?.concurrency ?? 4,
+        // Every Region at once (34 in the aws partition): each is its own endpoint with its own request limits.
+        concurrency: s.AmazonEC2Spot?.concurrency ?? SPOT_CONCURRENCY,
       },
       Azure: source("Azure", s.Azure),
       AzureRetail: { ...source("AzureRetail", s.AzureRetail), concurrency: s.AzureRetail?.concurrency ?? 4 },

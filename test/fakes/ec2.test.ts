@@ -2,6 +2,7 @@
 import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  DescribeInstancesCommand,
   DescribeRegionsCommand,
   DescribeSpotPriceHistoryCommand,
   EC2Client,
@@ -9,7 +10,8 @@ import {
   type DescribeSpotPriceHistoryCommandInput,
   type SpotPrice,
 } from "@aws-sdk/client-ec2";
-import { FakeEc2, generateHistory, type SpotRecord } from "./ec2.js";
+import { FakeEc2, generateHistory, type DisabledVariant, type SpotRecord } from "./ec2.js";
+import { AWS_REGIONS, DEFAULT_REGIONS, NOT_EC2_REGIONS, todaysRegionIndex } from "./ec2-regions.js";
 
 const NOW = new Date("2026-11-29T22:00:00.000Z");
 const HOUR = 3_600_000;
@@ -55,9 +57,23 @@ function rec(az: string, type: string, price: string, at: Date, product = "Linux
   };
 }
 
+/** Starts `ec2` for a suite; before each test: faults and calls cleared, then `reset`. */
+function serve(ec2: FakeEc2, reset: () => void = () => undefined): { endpoint: string } {
+  const srv = { endpoint: "" };
+  before(async () => {
+    srv.endpoint = await ec2.start();
+  });
+  after(() => ec2.close());
+  beforeEach(() => {
+    ec2.clearFaults();
+    ec2.calls.length = 0;
+    reset();
+  });
+  return srv;
+}
+
 describe("FakeEc2 DescribeSpotPriceHistory", () => {
   const ec2 = new FakeEc2({ now: () => NOW, accessKeyId: "AKIDTEST" });
-  let endpoint = "";
   const history = generateHistory({
     region: "eu-west-3",
     from: new Date(NOW.getTime() - 6 * HOUR),
@@ -68,12 +84,7 @@ describe("FakeEc2 DescribeSpotPriceHistory", () => {
     everyMinutes: 4,
   });
 
-  before(async () => {
-    endpoint = await ec2.start();
-  });
-  after(() => ec2.close());
-  beforeEach(() => {
-    ec2.calls.length = 0;
+  const srv = serve(ec2, () => {
     ec2.lastToken = "absent";
     ec2.setHistory("eu-west-3", history);
   });
@@ -97,7 +108,7 @@ describe("FakeEc2 DescribeSpotPriceHistory", () => {
     it(`returns every page, complete, ending with a ${lastToken} nextToken`, async () => {
       ec2.lastToken = lastToken;
       const start = new Date(NOW.getTime() - 5 * HOUR);
-      const got = await collect(client(endpoint, "eu-west-3"), { StartTime: start, EndTime: NOW });
+      const got = await collect(client(srv.endpoint, "eu-west-3"), { StartTime: start, EndTime: NOW });
       const want = ec2.expected("eu-west-3", { startTime: start, endTime: NOW });
       assert.ok(want.length > 2000);
       assert.deepEqual(got, want.map(asWire));
@@ -116,7 +127,7 @@ describe("FakeEc2 DescribeSpotPriceHistory", () => {
 
   it("honours MaxResults and caps it at 1000", async () => {
     const got = await collect(
-      client(endpoint, "eu-west-3"),
+      client(srv.endpoint, "eu-west-3"),
       { StartTime: new Date(NOW.getTime() - HOUR) },
       250,
     );
@@ -124,7 +135,7 @@ describe("FakeEc2 DescribeSpotPriceHistory", () => {
     assert.equal(got.length, ec2.expected("eu-west-3", { startTime: new Date(NOW.getTime() - HOUR) }).length);
     assert.ok(calls.every((c) => c.params.maxResults === 250 && c.returned <= 250));
     ec2.calls.length = 0;
-    await client(endpoint, "eu-west-3").send(new DescribeSpotPriceHistoryCommand({ MaxResults: 5000 }));
+    await client(srv.endpoint, "eu-west-3").send(new DescribeSpotPriceHistoryCommand({ MaxResults: 5000 }));
     assert.equal(ec2.calls[0]!.returned, 1000);
   });
 
@@ -139,7 +150,7 @@ describe("FakeEc2 DescribeSpotPriceHistory", () => {
       rec("eu-west-3a", "c5.large", "0.050000", t(2)), // exactly at StartTime: inside
       rec("eu-west-3a", "c5.large", "0.049000", t(2.5)), // in effect before StartTime
     ]);
-    const got = await collect(client(endpoint, "eu-west-3"), { StartTime: t(2), EndTime: t(1) });
+    const got = await collect(client(srv.endpoint, "eu-west-3"), { StartTime: t(2), EndTime: t(1) });
     assert.deepEqual(
       got.map((r) => [r.AvailabilityZone, r.InstanceType, r.SpotPrice, r.Timestamp?.toISOString()]),
       [
@@ -150,12 +161,12 @@ describe("FakeEc2 DescribeSpotPriceHistory", () => {
         ["eu-west-3b", "m5.large", "0.040000", t(4).toISOString()],
       ],
     );
-    const now = await collect(client(endpoint, "eu-west-3"), { StartTime: NOW });
+    const now = await collect(client(srv.endpoint, "eu-west-3"), { StartTime: NOW });
     assert.equal(now.length, 3, "StartTime=now gives the current price of each series");
   });
 
   it("filters by InstanceType.N, ProductDescription.N, AvailabilityZone and Filter.N", async () => {
-    const c = client(endpoint, "eu-west-3");
+    const c = client(srv.endpoint, "eu-west-3");
     const start = new Date(NOW.getTime() - HOUR);
     const a = await collect(c, {
       StartTime: start,
@@ -204,7 +215,7 @@ describe("FakeEc2 DescribeSpotPriceHistory", () => {
   it("throttles with 503 RequestLimitExceeded; the SDK retries and ends complete", async () => {
     ec2.throttle("eu-west-3", 2);
     const start = new Date(NOW.getTime() - 5 * HOUR);
-    const got = await collect(client(endpoint, "eu-west-3"), { StartTime: start, EndTime: NOW });
+    const got = await collect(client(srv.endpoint, "eu-west-3"), { StartTime: start, EndTime: NOW });
     assert.equal(got.length, ec2.expected("eu-west-3", { startTime: start, endTime: NOW }).length);
     const calls = ec2.callsFor("eu-west-3");
     assert.deepEqual(
@@ -220,7 +231,7 @@ describe("FakeEc2 DescribeSpotPriceHistory", () => {
   it("fails a disabled region with AuthFailure (401) or OptInRequired", async () => {
     ec2.setHistory("ap-east-1", history);
     ec2.disableRegion("ap-east-1");
-    const c = client(endpoint, "ap-east-1");
+    const c = client(srv.endpoint, "ap-east-1");
     await assert.rejects(
       collect(c, { StartTime: NOW }),
       (err: Error & { $metadata?: { httpStatusCode?: number } }) => {
@@ -239,11 +250,11 @@ describe("FakeEc2 DescribeSpotPriceHistory", () => {
   it("rejects another access key and an unknown action", async () => {
     const wrong = new EC2Client({
       region: "eu-west-3",
-      endpoint,
+      endpoint: srv.endpoint,
       credentials: { accessKeyId: "OTHER", secretAccessKey: "x" },
     });
     await assert.rejects(wrong.send(new DescribeSpotPriceHistoryCommand({})), { name: "AuthFailure" });
-    await assert.rejects(client(endpoint, "eu-west-3").send(new DescribeRegionsCommand({})), {
+    await assert.rejects(client(srv.endpoint, "eu-west-3").send(new DescribeInstancesCommand({})), {
       name: "InvalidAction",
     });
   });
@@ -251,8 +262,8 @@ describe("FakeEc2 DescribeSpotPriceHistory", () => {
   it("keeps regions apart by the signing region", async () => {
     ec2.setHistory("us-east-1", [rec("us-east-1a", "m5.large", "0.011000", new Date(NOW.getTime() - HOUR))]);
     ec2.setHistory("us-west-2", [rec("us-west-2a", "m5.large", "0.022000", new Date(NOW.getTime() - HOUR))]);
-    const east = await collect(client(endpoint, "us-east-1"), { StartTime: NOW });
-    const west = await collect(client(endpoint, "us-west-2"), { StartTime: NOW });
+    const east = await collect(client(srv.endpoint, "us-east-1"), { StartTime: NOW });
+    const west = await collect(client(srv.endpoint, "us-west-2"), { StartTime: NOW });
     assert.deepEqual(
       east.map((r) => r.SpotPrice),
       ["0.011000"],
@@ -261,7 +272,7 @@ describe("FakeEc2 DescribeSpotPriceHistory", () => {
       west.map((r) => r.SpotPrice),
       ["0.022000"],
     );
-    assert.deepEqual(await collect(client(endpoint, "eu-north-1"), { StartTime: NOW }), []);
+    assert.deepEqual(await collect(client(srv.endpoint, "eu-north-1"), { StartTime: NOW }), []);
     assert.equal(ec2.callsFor("us-east-1").length, 1);
     assert.equal(ec2.callsFor("us-west-2").length, 1);
   });
@@ -275,7 +286,7 @@ describe("FakeEc2 DescribeSpotPriceHistory", () => {
       authorization:
         "AWS4-HMAC-SHA256 Credential=AKIDTEST/20140106/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=00",
     };
-    const ok = await fetch(`${endpoint}/`, {
+    const ok = await fetch(`${srv.endpoint}/`, {
       method: "POST",
       headers,
       body: "Action=DescribeSpotPriceHistory&Version=2016-11-15&StartTime=2014-01-07T00%3A00%3A00Z&EndTime=2014-01-07T00%3A00%3A00Z",
@@ -292,7 +303,7 @@ describe("FakeEc2 DescribeSpotPriceHistory", () => {
       /<item>\s*<availabilityZone>us-east-1a<\/availabilityZone>\s*<instanceType>m1.xlarge<\/instanceType>\s*<productDescription>Linux\/UNIX \(Amazon VPC\)<\/productDescription>\s*<spotPrice>0.080000<\/spotPrice>\s*<timestamp>2014-01-06T04:32:53.000Z<\/timestamp>\s*<\/item>/,
     );
     assert.doesNotMatch(xml, /nextToken/);
-    const bad = await fetch(`${endpoint}/`, {
+    const bad = await fetch(`${srv.endpoint}/`, {
       method: "POST",
       headers,
       body: "Action=RunInstances&Version=2016-11-15",
@@ -302,5 +313,102 @@ describe("FakeEc2 DescribeSpotPriceHistory", () => {
       await bad.text(),
       /^<\?xml[^>]*>\n<Response><Errors><Error><Code>InvalidAction<\/Code><Message>[^<]+<\/Message><\/Error><\/Errors><RequestID>[0-9a-f-]{36}<\/RequestID><\/Response>$/,
     );
+  });
+});
+
+describe("FakeEc2 regions", () => {
+  const ec2 = new FakeEc2({ now: () => NOW });
+  const srv = serve(ec2);
+
+  it("DescribeRegions: the partition's Regions with their opt-in status; without AllRegions the enabled ones", async () => {
+    ec2.disableRegion("af-south-1");
+    const c = client(srv.endpoint, "us-east-1");
+    const all = await c.send(new DescribeRegionsCommand({ AllRegions: true }));
+    assert.deepEqual(all.Regions?.map((r) => r.RegionName).sort(), [...AWS_REGIONS].sort());
+    const status = new Map(all.Regions?.map((r) => [r.RegionName, r.OptInStatus]));
+    assert.equal(status.get("us-east-1"), "opt-in-not-required");
+    assert.equal(status.get("me-south-1"), "opted-in");
+    assert.equal(status.get("af-south-1"), "not-opted-in");
+    assert.equal(
+      all.Regions?.find((r) => r.RegionName === "eu-west-1")?.Endpoint,
+      "ec2.eu-west-1.amazonaws.com",
+    );
+    const enabled = await c.send(new DescribeRegionsCommand({}));
+    assert.equal(enabled.Regions?.length, AWS_REGIONS.length - 1);
+    assert.ok(!enabled.Regions?.some((r) => r.RegionName === "af-south-1"));
+  });
+
+  it("DescribeRegions denied: 403 UnauthorizedOperation, not retried", async () => {
+    ec2.denyDescribeRegions = true;
+    await assert.rejects(
+      client(srv.endpoint, "us-east-1").send(new DescribeRegionsCommand({ AllRegions: true })),
+      (err: Error & { $metadata?: { httpStatusCode?: number } }) => {
+        assert.equal(err.name, "UnauthorizedOperation");
+        assert.equal(err.$metadata?.httpStatusCode, 403);
+        assert.match(err.message, /not authorized to perform: ec2:DescribeRegions/);
+        return true;
+      },
+    );
+    assert.equal(ec2.calls.filter((c) => c.action === "DescribeRegions").length, 1);
+  });
+
+  it("a disabled region refuses as its credentials would: each code with its status", async () => {
+    const cases: [DisabledVariant, number][] = [
+      ["AuthFailure", 401],
+      ["OptInRequired", 401],
+      ["InvalidClientTokenId", 403],
+      ["RegionDisabledException", 403],
+    ];
+    for (const [variant, status] of cases) {
+      ec2.disableRegion("ap-east-1", variant);
+      await assert.rejects(
+        client(srv.endpoint, "ap-east-1").send(new DescribeSpotPriceHistoryCommand({ StartTime: NOW })),
+        (err: Error & { $metadata?: { httpStatusCode?: number } }) => {
+          assert.equal(err.name, variant);
+          assert.equal(err.$metadata?.httpStatusCode, status);
+          return true;
+        },
+      );
+    }
+    // Not opted in, nothing else said: AuthFailure, as with long-term keys.
+    ec2.regionStatus.set("il-central-1", "not-opted-in");
+    await assert.rejects(
+      client(srv.endpoint, "il-central-1").send(new DescribeSpotPriceHistoryCommand({ StartTime: NOW })),
+      { name: "AuthFailure" },
+    );
+    ec2.denyRegion("eu-south-1");
+    await assert.rejects(
+      client(srv.endpoint, "eu-south-1").send(new DescribeSpotPriceHistoryCommand({ StartTime: NOW })),
+      (err: Error & { $metadata?: { httpStatusCode?: number } }) => {
+        assert.equal(err.name, "UnauthorizedOperation");
+        assert.equal(err.$metadata?.httpStatusCode, 403);
+        assert.match(err.message, /explicit deny in a service control policy/);
+        return true;
+      },
+    );
+  });
+
+  it("a name that is not an EC2 Region has no endpoint: no answer at all", async () => {
+    for (const zone of ["us-west-2-lax-1", "us-east-1-wl1-bos-wlz-1", "cn-north-1-pkx-1"]) {
+      await assert.rejects(
+        client(srv.endpoint, zone, 1).send(new DescribeSpotPriceHistoryCommand({ StartTime: NOW })),
+        (err: Error & { $metadata?: unknown }) => {
+          assert.ok(
+            !(err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode,
+            "no status",
+          );
+          return true;
+        },
+      );
+      assert.equal(ec2.callsFor(zone).at(-1)?.error, "NoEndpoint");
+    }
+  });
+
+  it("today's price-list region index: every Region plus zones and other partitions", () => {
+    const index = todaysRegionIndex();
+    for (const r of [...DEFAULT_REGIONS, "us-west-2-lax-1", "us-east-1-wl1-bos-wlz-1", "cn-north-1-pkx-1"])
+      assert.ok(index.includes(r), r);
+    assert.equal(index.length, AWS_REGIONS.length + NOT_EC2_REGIONS.length);
+    assert.ok(NOT_EC2_REGIONS.every((r) => !AWS_REGIONS.includes(r)));
   });
 });

@@ -1,8 +1,11 @@
-// Fake EC2 Query API (DescribeSpotPriceHistory), one endpoint for every region: the region is read from the SigV4
-// credential scope. Point the crawler at it with AWS_ENDPOINT_URL_EC2. See wire-formats.md §2.
+// Fake EC2 Query API (DescribeSpotPriceHistory, DescribeRegions), one endpoint for every region: the region is read
+// from the SigV4 credential scope. Point the crawler at it with AWS_ENDPOINT_URL_EC2. See wire-formats.md §2.
+// The account has the aws partition's 34 Regions (ec2-regions.ts); a name that is not one of them (a Local Zone, a
+// Wavelength Zone, another partition's region) has no EC2 endpoint, so its calls get no answer at all.
 import { randomBytes, randomUUID } from "node:crypto";
 import { FakeServer, type LoggedRequest, type Reply } from "./server.js";
 import { KNOWN_FILTERS, selectHistory, type SpotQuery, type SpotRecord } from "./ec2-history.js";
+import { accountRegions, type OptInStatus } from "./ec2-regions.js";
 
 export {
   generateHistory,
@@ -42,6 +45,48 @@ export interface FakeEc2Options {
 
 export type Ec2ErrorSpec = { status: number; code: string; message: string };
 
+/**
+ * How a region the account has not enabled refuses a call: `AuthFailure` with long-term keys, `OptInRequired` on
+ * some services, and with credentials from STS (roles, IRSA, SSO) `InvalidClientTokenId` or
+ * `RegionDisabledException`. Statuses and messages as AWS sends them.
+ */
+export type DisabledVariant =
+  "AuthFailure" | "OptInRequired" | "InvalidClientTokenId" | "RegionDisabledException";
+
+const DISABLED: Record<DisabledVariant, (region: string) => Ec2ErrorSpec> = {
+  AuthFailure: () => ({
+    status: 401,
+    code: "AuthFailure",
+    message: "AWS was not able to validate the provided access credentials",
+  }),
+  OptInRequired: () => ({
+    status: 401,
+    code: "OptInRequired",
+    message: "You are not subscribed to this service. Please go to http://aws.amazon.com to subscribe.",
+  }),
+  InvalidClientTokenId: () => ({
+    status: 403,
+    code: "InvalidClientTokenId",
+    message: "The security token included in the request is invalid.",
+  }),
+  RegionDisabledException: (region) => ({
+    status: 403,
+    code: "RegionDisabledException",
+    message: `STS is not activated in this region for account:123456789012. Your account administrator can activate STS in this region using the IAM Console. (${region})`,
+  }),
+};
+
+/** `UnauthorizedOperation` as IAM or an SCP answers a denied action. */
+function unauthorized(action: string, why: string): Ec2ErrorSpec {
+  return {
+    status: 403,
+    code: "UnauthorizedOperation",
+    message:
+      `You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/contrail ` +
+      `is not authorized to perform: ec2:${action} ${why}`,
+  };
+}
+
 const NS = "http://ec2.amazonaws.com/doc/2016-11-15/";
 const XML_TYPE = "text/xml;charset=UTF-8";
 
@@ -57,6 +102,12 @@ export class FakeEc2 {
   private readonly histories = new Map<string, SpotRecord[]>();
   private readonly faults = new Map<string, { spec: Ec2ErrorSpec; times: number }[]>();
   private readonly disabled = new Map<string, Ec2ErrorSpec>();
+  /** Regions an SCP denies: enabled, yet every call fails with UnauthorizedOperation. */
+  private readonly denied = new Set<string>();
+  /** The account's EC2 Regions and their opt-in status, as DescribeRegions reports them. */
+  regionStatus: Map<string, OptInStatus> = accountRegions();
+  /** When true, DescribeRegions is not allowed (no `ec2:DescribeRegions` in the policy). */
+  denyDescribeRegions = false;
   /** Pagination snapshots: token → remaining result of the query that issued it. */
   private readonly tokens = new Map<string, { region: string; rest: SpotRecord[] }>();
 
@@ -124,26 +175,33 @@ export class FakeEc2 {
     this.faults.set(region, list);
   }
 
-  /** Every call in `region` fails as for a region the account has not enabled. */
-  disableRegion(region: string, variant: "AuthFailure" | "OptInRequired" = "AuthFailure"): void {
-    this.disabled.set(
-      region,
-      variant === "AuthFailure"
-        ? {
-            status: 401,
-            code: "AuthFailure",
-            message: "AWS was not able to validate the provided access credentials",
-          }
-        : {
-            status: 401,
-            code: "OptInRequired",
-            message: `You are not subscribed to this service. Please go to http://aws.amazon.com to subscribe.`,
-          },
-    );
+  /**
+   * The account has not enabled `region` (DescribeRegions: not-opted-in); every call there fails as `variant`
+   * says. A region the account does not have at all is added as an opt-in region.
+   */
+  disableRegion(region: string, variant: DisabledVariant = "AuthFailure"): void {
+    this.regionStatus.set(region, "not-opted-in");
+    this.disabled.set(region, DISABLED[variant](region));
   }
 
+  /** The account opts in to `region` again. */
   enableRegion(region: string): void {
     this.disabled.delete(region);
+    if (this.regionStatus.get(region) === "not-opted-in") this.regionStatus.set(region, "opted-in");
+  }
+
+  /** An SCP denies every action in `region`: it stays enabled, yet calls fail with UnauthorizedOperation. */
+  denyRegion(region: string): void {
+    this.denied.add(region);
+  }
+
+  /** Back to a fresh account: every fault, disabled or denied region and DescribeRegions denial cleared. */
+  clearFaults(): void {
+    this.faults.clear();
+    this.disabled.clear();
+    this.denied.clear();
+    this.regionStatus = accountRegions();
+    this.denyDescribeRegions = false;
   }
 
   callsFor(region: string): Ec2Call[] {
@@ -151,6 +209,30 @@ export class FakeEc2 {
   }
 
   private handle(req: LoggedRequest): Reply {
+    const region = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ""))?.[1];
+    // No endpoint: ec2.<name>.amazonaws.com does not resolve. On one loopback port the nearest a client can see is
+    // a connection that closes without an answer (a network error, as ENOTFOUND is).
+    if (region !== undefined && !this.regionStatus.has(region)) {
+      this.calls.push({ ...this.emptyCall(req, region), status: 0, error: "NoEndpoint" });
+      return { drop: true };
+    }
+    return this.answer(req);
+  }
+
+  private emptyCall(req: LoggedRequest, region: string): Ec2Call {
+    const raw = Object.fromEntries(new URLSearchParams(req.body));
+    return {
+      region,
+      action: raw.Action ?? "",
+      raw,
+      params: parseQuery(raw),
+      status: 200,
+      returned: 0,
+      at: new Date(),
+    };
+  }
+
+  private answer(req: LoggedRequest): Reply {
     const raw = Object.fromEntries(new URLSearchParams(req.body));
     const params = parseQuery(raw);
     const auth = String(req.headers.authorization ?? "");
@@ -193,7 +275,12 @@ export class FakeEc2 {
         message: "AWS was not able to validate the provided access credentials",
       });
     }
-    const disabled = this.disabled.get(region);
+    if (this.denied.has(region)) {
+      return fail(unauthorized(raw.Action ?? "", "with an explicit deny in a service control policy"));
+    }
+    const disabled =
+      this.disabled.get(region) ??
+      (this.regionStatus.get(region) === "not-opted-in" ? DISABLED.AuthFailure(region) : undefined);
     if (disabled) return fail(disabled);
     const queued = this.faults.get(region);
     if (queued && queued.length > 0) {
@@ -201,6 +288,17 @@ export class FakeEc2 {
       f.times -= 1;
       if (f.times <= 0) queued.shift();
       return fail(f.spec);
+    }
+    if (raw.Action === "DescribeRegions") {
+      if (this.denyDescribeRegions) {
+        return fail(
+          unauthorized(
+            "DescribeRegions",
+            "because no identity-based policy allows the ec2:DescribeRegions action",
+          ),
+        );
+      }
+      return { status: 200, headers: { "content-type": XML_TYPE }, body: this.regionsXml(raw) };
     }
     if (raw.Action !== "DescribeSpotPriceHistory") {
       return fail({
@@ -245,6 +343,29 @@ export class FakeEc2 {
     call.returned = page.length;
     call.nextToken = token;
     return { status: 200, headers: { "content-type": XML_TYPE }, body: this.successXml(page, token) };
+  }
+
+  /** DescribeRegions: enabled regions only, or with AllRegions=true every region and its opt-in status. */
+  private regionsXml(raw: Record<string, string>): string {
+    const all = raw.AllRegions === "true";
+    const items = [...this.regionStatus]
+      .filter(([, status]) => all || status !== "not-opted-in")
+      .map(
+        ([name, status]) =>
+          "\n        <item>" +
+          `\n            <regionName>${esc(name)}</regionName>` +
+          `\n            <regionEndpoint>ec2.${esc(name)}.amazonaws.com</regionEndpoint>` +
+          `\n            <optInStatus>${status}</optInStatus>` +
+          "\n        </item>",
+      )
+      .join("");
+    return (
+      '<?xml version="1.0" encoding="UTF-8"?>\n' +
+      `<DescribeRegionsResponse xmlns="${NS}">\n` +
+      `    <requestId>${randomUUID()}</requestId>\n` +
+      `    <regionInfo>${items}\n    </regionInfo>\n` +
+      "</DescribeRegionsResponse>"
+    );
   }
 
   private successXml(page: SpotRecord[], token: string | undefined): string {

@@ -20,6 +20,8 @@ export interface Reply {
   status?: number;
   headers?: Record<string, string | number>;
   body?: string | Buffer | Readable;
+  /** Close the connection without any answer: a host that is not there (e.g. an endpoint that does not exist). */
+  drop?: boolean;
 }
 
 export type Handler = (req: LoggedRequest, url: URL) => Reply | Promise<Reply>;
@@ -173,6 +175,10 @@ export class FakeServer {
   }
 
   private async send(res: http.ServerResponse, reply: Reply, fault: Fault | undefined): Promise<void> {
+    if (reply.drop) {
+      res.socket?.destroy();
+      return;
+    }
     const headers: Record<string, string | number> = { ...reply.headers };
     const body = reply.body ?? "";
     if ((typeof body === "string" || Buffer.isBuffer(body)) && headers["content-length"] === undefined) {

@@ -27,6 +27,7 @@ import {
   runCli,
   startCli,
   tempDir,
+  withEnv,
   writeConfig,
   type CliResult,
 } from "../helpers.js";
@@ -99,6 +100,8 @@ export interface ScenarioOptions {
   config?: Record<string, unknown>;
   /** Overrides the lake URL (e.g. a bucket that does not exist). */
   lakeUrl?: string;
+  /** Environment variables changed for the crawl (undefined: removed), e.g. no CONTRAIL_AWS_REGIONS. */
+  env?: Record<string, string | undefined>;
   /** "failed" and "refused": stderr must also match these. */
   message?: RegExp | RegExp[];
   /** Skips `contrail verify` and the listing (a lake URL whose bucket does not exist). */
@@ -175,6 +178,7 @@ export function useHarness(family: string): Harness {
     clearFaults() {
       const f = h.fakes;
       for (const server of servers(f)) server.clearFaults();
+      f.ec2.clearFaults();
       f.s3.proxy.clearFaults().allowAll();
     },
 
@@ -220,7 +224,7 @@ export function useHarness(family: string): Harness {
       const region = o.region ?? REGION[o.source];
       const { lake, cwd, env } = h.prepare(o.lake, o.config);
       const url = o.lakeUrl ?? lake.url;
-      const runEnv = url === lake.url ? env : crawlerEnv(f, url);
+      const runEnv = withEnv(url === lake.url ? env : crawlerEnv(f, url), o.env);
       let result: CliResult;
       let ms: number;
       const downloads = bodyRequests(f, o.source).length;
@@ -299,7 +303,7 @@ export function checkContent(source: SourceName, region: string, text: Buffer, m
     }
     case "AmazonEC2Spot": {
       const recs = JSON.parse(text.toString("utf8")) as SpotJson[];
-      const want = expectedIds(f.ec2, region, m, true);
+      const want = expectedIds(f.ec2, region, m);
       assert.ok(want.length > 0, "the fake has spot history in the window");
       assert.equal(recs.length, want.length, "every spot record of the window, once");
       assert.deepEqual(recs.map(idOf).sort(), want);

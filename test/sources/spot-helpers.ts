@@ -117,13 +117,13 @@ export function idOfRecord(r: SpotRecord): string {
   return `${r.availabilityZone}|${r.instanceType}|${r.productDescription}|${r.timestamp.getTime()}|${r.spotPrice}`;
 }
 
-/** Every record the fake holds for a manifest's window: [start, end), plus the prices in effect when `before`. */
-export function expectedIds(ec2: FakeEc2, region: string, m: Manifest, before: boolean): string[] {
+/** Every record the fake holds for a manifest's window: [start, end), plus each series' price in effect at start. */
+export function expectedIds(ec2: FakeEc2, region: string, m: Manifest): string[] {
   const start = new Date(m.window!.start);
   const end = new Date(m.window!.end);
   const ids = ec2
     .expected(region, { startTime: start, endTime: end })
-    .filter((r) => r.timestamp < end && (before || r.timestamp >= start))
+    .filter((r) => r.timestamp < end)
     .map(idOfRecord);
   return [...new Set(ids)].sort();
 }

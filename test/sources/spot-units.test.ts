@@ -1,6 +1,8 @@
 // AmazonEC2Spot's pure parts: windows, slices, the record format, and the streaming offer index.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { AWS_REGIONS, NOT_EC2_REGIONS } from "../fakes/ec2-regions.js";
+import { AWS_PARTITION_REGION } from "../../src/sources/aws-spot/regions.js";
 import { Readable } from "node:stream";
 import { FakeAwsPricing, offerStream } from "../fakes/aws-pricing.js";
 import {
@@ -21,24 +23,23 @@ const prev = (end: string): Manifest =>
   ({ capturedAt: end, window: { start: end, end } }) as unknown as Manifest;
 
 describe("spot windows", () => {
-  test("first capture: the last 60 minutes, keeping the prices in effect", () => {
+  test("first capture: the last 60 minutes", () => {
     const w = windowFor(END, undefined);
     assert.equal(END.getTime() - w.start.getTime(), HOUR);
-    assert.equal(w.keepBefore, true);
+    assert.equal(w.basis, "first");
   });
-  test("next capture: from the previous end, without the prices before it", () => {
+  test("next capture: from the previous end", () => {
     const w = windowFor(END, prev("2026-11-29T21:08:36.001Z"));
     assert.equal(w.start.toISOString(), "2026-11-29T21:08:36.001Z");
     assert.equal(w.end, END);
-    assert.equal(w.keepBefore, false);
+    assert.equal(w.basis, "previous");
   });
-  test("exactly 90 days back is covered; more is clamped and keeps the prices in effect", () => {
+  test("exactly 90 days back is covered; more is clamped", () => {
     const exact = windowFor(END, prev(new Date(END.getTime() - MAX_LOOKBACK).toISOString()));
     assert.equal(exact.basis, "previous");
     const w = windowFor(END, prev(new Date(END.getTime() - 100 * DAY).toISOString()));
     assert.equal(END.getTime() - w.start.getTime(), 90 * DAY);
     assert.equal(w.basis, "clamped");
-    assert.equal(w.keepBefore, true);
   });
   test("a previous end in the future gives an empty window, never an overlap", () => {
     const w = windowFor(END, prev(new Date(END.getTime() + 5000).toISOString()));
@@ -185,4 +186,10 @@ test("mapLimit never runs more than the limit at once and keeps input order", as
   });
   assert.equal(peak, 2);
   assert.deepEqual(out, [50, 10, 40, 20, 30, 0]);
+});
+
+test("the aws partition's Region names: every EC2 Region, no zone, no other partition", () => {
+  for (const r of AWS_REGIONS) assert.match(r, AWS_PARTITION_REGION);
+  for (const r of [...NOT_EC2_REGIONS, "cn-north-1", "cn-northwest-1", "us-iso-east-1", "eusc-de-east-1"])
+    assert.doesNotMatch(r, AWS_PARTITION_REGION, r);
 });

@@ -1,4 +1,5 @@
-// One region's spot capture: its window, every page of every slice, records enriched and written as one JSON array.
+// One region's spot capture: its window, every page of every slice, records enriched and written as one JSON array,
+// starting with each series' price in effect at the window's start, so that the capture stands on its own.
 //
 // Memory and order: a window is fetched in slices of at most a day (window.ts SLICE). Each slice's records are
 // collected, deduplicated and sorted (oldest first, then AZ, type, product) before they are written, so the whole
@@ -62,9 +63,10 @@ export async function captureRegion(
       const slice = parts[i]!;
       const { rows, pages } = await fetchSlice(client, region, slice, signal);
       meta.pages += pages;
-      // EC2 also returns each series' last change before StartTime: the previous slice or capture holds it, except
-      // at the start of a region's history (or after a clamped gap), where it is the price in effect.
-      const lower = i === 0 && w.keepBefore ? -Infinity : slice.start.getTime();
+      // EC2 also returns each series' last change before StartTime, the price in effect at the slice's start. Every
+      // capture keeps those of its window's start (SPEC §5: a capture on its own shows every price in force during
+      // its window); a later slice's are records the slice before it already wrote.
+      const lower = i === 0 ? -Infinity : slice.start.getTime();
       const upper = slice.end.getTime(); // EC2's EndTime is inclusive; the next window starts here
       const kept = dedupeAndSort(
         rows.filter((r) => r.timestamp.getTime() >= lower && r.timestamp.getTime() < upper),

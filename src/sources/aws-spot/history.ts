@@ -2,21 +2,32 @@
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import { ContrailError, isAbortError } from "../../errors.js";
 import type { Config } from "../../config/schema.js";
+import { useFastSpotPages } from "./page-xml.js";
 import { rowOf, type SpotRow } from "./records.js";
 
 export const PAGE_SIZE = 1000;
 
-/** Error codes EC2 answers for a region the account has not enabled (wire-formats §2.4). */
-const NOT_ENABLED = new Set(["AuthFailure", "OptInRequired"]);
+/**
+ * Error codes AWS answers for a region the account has not enabled (wire-formats §2.4): `AuthFailure` and
+ * `OptInRequired` with long-term keys; with credentials from STS (roles, IRSA, SSO), `InvalidClientTokenId` or
+ * `RegionDisabledException`; `UnauthorizedOperation` where a service control policy denies the region.
+ */
+const NOT_ENABLED = new Set([
+  "AuthFailure",
+  "OptInRequired",
+  "InvalidClientTokenId",
+  "RegionDisabledException",
+  "UnauthorizedOperation",
+]);
 
 /** The EC2 SDK is loaded on first use: runs without the spot source never pay for it (memory, start-up). */
 let sdk: Promise<typeof import("@aws-sdk/client-ec2")> | undefined;
-const loadSdk = () => (sdk ??= import("@aws-sdk/client-ec2"));
+export const loadSdk = () => (sdk ??= import("@aws-sdk/client-ec2"));
 
 export async function ec2Client(config: Config, region: string): Promise<EC2Client> {
   const { EC2Client } = await loadSdk();
   const { aws, http } = config;
-  return new EC2Client({
+  const client = new EC2Client({
     region,
     ...(aws.ec2Endpoint ? { endpoint: aws.ec2Endpoint } : {}),
     ...(aws.credentials
@@ -30,6 +41,8 @@ export async function ec2Client(config: Config, region: string): Promise<EC2Clie
     // socketTimeout is an inactivity timeout: it also fires when a response body stalls (requestTimeout only warns).
     requestHandler: { connectionTimeout: http.connectTimeout, socketTimeout: http.stallTimeout },
   });
+  useFastSpotPages(client);
+  return client;
 }
 
 /** Where the records come from, for the manifest's `urls`. */
@@ -100,7 +113,7 @@ function classify(err: unknown, region: string): unknown {
 export class RegionDisabledError extends ContrailError {
   constructor(
     readonly region: string,
-    /** `AuthFailure` or `OptInRequired`. */
+    /** One of NOT_ENABLED: `AuthFailure`, `OptInRequired`, `InvalidClientTokenId`, … */
     readonly awsCode: string,
     cause: unknown,
     status?: number,

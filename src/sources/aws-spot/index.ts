@@ -2,12 +2,12 @@
 // instance type's attributes; windows without gaps (SPEC §5); not-enabled regions skipped (SPEC §6).
 import { setMaxListeners } from "node:events";
 import { DEFAULT_INTERVALS, type Config } from "../../config/schema.js";
-import { errorMessage, isAbortError } from "../../errors.js";
+import { ContrailError, errorMessage, isAbortError } from "../../errors.js";
 import type { RegionOutcome, RunContext, Source } from "../../types.js";
-import { fetchRegionIndex } from "../aws-ec2.js";
 import { loadEnrichment, type EnrichmentIndex } from "./enrichment.js";
 import { RegionDisabledError } from "./history.js";
 import { captureRegion } from "./capture.js";
+import { spotRegions } from "./regions.js";
 
 export const MISSING_CREDENTIALS =
   "AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance role with sources.AmazonEC2Spot.enabled: true)";
@@ -29,40 +29,77 @@ export const amazonEc2Spot: Source = {
     config.sources.AmazonEC2Spot.enabled === true || config.aws.credentialsHint ? [] : [MISSING_CREDENTIALS],
 
   async run(ctx: RunContext): Promise<RegionOutcome[]> {
-    const regions =
-      ctx.config.aws.regions ??
-      (await fetchRegionIndex(ctx.http, ctx.config.aws.pricingUrl, ctx.signal)).map((r) => r.regionCode);
+    const plan = await spotRegions(ctx);
     // One index for every region of the run, loaded while the first regions are already fetching.
     let enrichment: Promise<EnrichmentIndex | undefined> | undefined;
     const enrich = () => (enrichment ??= loadEnrichment(ctx));
 
+    // Each region is its own endpoint with its own request limits: regions do not compete, so they run side by
+    // side (pages within a region stay sequential, NextToken). Memory: one slice's records per region in flight.
     const { concurrency } = ctx.config.sources.AmazonEC2Spot;
     // Each region in flight listens on the run's signal (its capture, its SDK requests): not a leak.
     setMaxListeners(Math.max(10, 10 + concurrency * 4), ctx.signal);
-    const outcomes = await mapLimit(regions, concurrency, async (region) => {
+    const outcomes = await mapLimit(plan.call, concurrency, async (region): Promise<RegionOutcome> => {
       try {
         const claim = await ctx.claimUnit(region);
-        if (!claim.ok) return { region, status: "skipped", reason: claim.reason } as const;
+        if (!claim.ok) return { region, status: "skipped", reason: claim.reason };
         const manifest = await captureRegion(ctx, region, enrich);
-        return { region, status: "captured", manifest } as const;
+        return { region, status: "captured", manifest };
       } catch (err) {
         if (isAbortError(err) || ctx.signal.aborted) throw err;
-        if (err instanceof RegionDisabledError) {
-          const reason = `region not enabled for this account (${err.awsCode})`;
-          ctx.log.warn({ region, reason }, "region skipped");
-          return { region, status: "skipped", reason } as const;
-        }
+        if (err instanceof RegionDisabledError) return refused(ctx, err, plan.enabled);
         ctx.log.error({ region, err: errorMessage(err) }, "capture failed");
-        return { region, status: "failed", error: err as Error } as const;
+        return { region, status: "failed", error: err as Error };
       }
     });
-    return credentialsCheck(ctx, outcomes);
+    return credentialsCheck(ctx, [...outcomes, ...notEnabled(ctx, plan.notEnabled)]);
   },
 };
 
-/** Every region refused, an always-enabled one among them: the credentials are rejected; that is a failure. */
+/** Codes that, in a region DescribeRegions reports as enabled, can only mean the credentials were refused. */
+const CREDENTIAL_CODES = new Set(["AuthFailure", "InvalidClientTokenId"]);
+
+/** A region that refused the call: skipped when it is not enabled (or an SCP denies it), failed when it is. */
+function refused(ctx: RunContext, err: RegionDisabledError, enabled?: ReadonlySet<string>): RegionOutcome {
+  const { region, awsCode } = err;
+  if (enabled?.has(region) && CREDENTIAL_CODES.has(awsCode)) {
+    // Session tokens of the global STS endpoint (v1) are valid only in Regions enabled by default.
+    const hint = ALWAYS_ENABLED.has(region)
+      ? ""
+      : " (session tokens of the global STS endpoint are not valid in opt-in regions: use regional STS endpoints)";
+    const error = new ContrailError(
+      "AUTH",
+      `AWS refused the credentials in ${region} (${awsCode}), which DescribeRegions reports as enabled: a ` +
+        `credential problem, not a disabled region${hint}`,
+      { cause: err },
+    );
+    ctx.log.error({ region, err: error.message }, "capture failed");
+    return { region, status: "failed", error };
+  }
+  const reason =
+    awsCode === "UnauthorizedOperation"
+      ? `region denied for these credentials (${awsCode})`
+      : `region not enabled for this account (${awsCode})`;
+  ctx.log.warn({ region, reason }, "region skipped");
+  return { region, status: "skipped", reason };
+}
+
+/** Regions DescribeRegions reports as not enabled: never called; one warning per cycle names them all. */
+function notEnabled(ctx: RunContext, regions: string[]): RegionOutcome[] {
+  if (regions.length === 0) return [];
+  const reason = "region not enabled for this account (not-opted-in)";
+  ctx.log.warn({ regions, reason }, "regions skipped");
+  return regions.map((region) => ({ region, status: "skipped", reason }));
+}
+
+/**
+ * Every region refused, an always-enabled one among them: the credentials are rejected (or lack
+ * ec2:DescribeSpotPriceHistory everywhere); that is a failure, not a run of skipped regions.
+ */
 function credentialsCheck(ctx: RunContext, outcomes: RegionOutcome[]): RegionOutcome[] {
-  const refused = outcomes.filter((o) => o.status === "skipped" && o.reason.startsWith("region not enabled"));
+  const refused = outcomes.filter(
+    (o) => o.status === "skipped" && /^region (not enabled|denied)/.test(o.reason),
+  );
   if (refused.length === 0 || refused.length !== outcomes.length) return outcomes;
   const always = refused.find((o) => ALWAYS_ENABLED.has(o.region));
   if (!always) return outcomes;

@@ -16,12 +16,6 @@ export const SLICE = DAY;
 export interface SpotWindow {
   start: Date;
   end: Date;
-  /**
-   * Whether to keep the records AWS returns from before `start` (the price in effect at the window's start): for a
-   * region's first capture, and after a gap longer than AWS keeps, so the history resumes with a full price state.
-   * Otherwise the previous capture already holds them.
-   */
-  keepBefore: boolean;
   /** Why the window starts where it does, for the log. */
   basis: "first" | "previous" | "clamped";
 }
@@ -29,16 +23,15 @@ export interface SpotWindow {
 /** The window of a capture starting at `end`, given the region's previous capture (if any). */
 export function windowFor(end: Date, previous: Manifest | undefined): SpotWindow {
   const endMs = end.getTime();
-  if (!previous) return { start: new Date(endMs - FIRST_WINDOW), end, keepBefore: true, basis: "first" };
+  if (!previous) return { start: new Date(endMs - FIRST_WINDOW), end, basis: "first" };
   // A capture recorded without a window (older writers) ended where it was captured.
   const prevEnd = Date.parse(previous.window?.end ?? previous.capturedAt);
-  if (Number.isNaN(prevEnd))
-    return { start: new Date(endMs - FIRST_WINDOW), end, keepBefore: true, basis: "first" };
+  if (Number.isNaN(prevEnd)) return { start: new Date(endMs - FIRST_WINDOW), end, basis: "first" };
   if (prevEnd < endMs - MAX_LOOKBACK) {
-    return { start: new Date(endMs - MAX_LOOKBACK), end, keepBefore: true, basis: "clamped" };
+    return { start: new Date(endMs - MAX_LOOKBACK), end, basis: "clamped" };
   }
   // A previous end in the future (clock skew between crawlers) gives an empty window, never an overlap.
-  return { start: new Date(Math.min(prevEnd, endMs)), end, keepBefore: false, basis: "previous" };
+  return { start: new Date(Math.min(prevEnd, endMs)), end, basis: "previous" };
 }
 
 /** Consecutive slices of [start, end), each at most `size` long; one (possibly empty) slice for an empty window. */
