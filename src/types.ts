@@ -120,6 +120,8 @@ export interface HttpRequest {
   accept?: number[];
   /** Label for logs and progress: e.g. the region. */
   label?: string;
+  /** How long to wait for the response's headers (default: the client's connect timeout), for slow APIs. */
+  headersTimeout?: number;
 }
 
 export interface HttpResponse {

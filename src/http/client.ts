@@ -126,6 +126,7 @@ export class NodeHttpClient implements HttpClient {
     const url = new URL(req.url);
     const lib = url.protocol === "https:" ? https : http;
     const agent = url.protocol === "https:" ? this.agents.https : this.agents.http;
+    const headersTimeout = Math.max(req.headersTimeout ?? 0, this.opts.connectTimeout);
     return new Promise<HttpResponse>((resolve, reject) => {
       let settled = false;
       const fail = (err: Error) => {
@@ -142,13 +143,13 @@ export class NodeHttpClient implements HttpClient {
           fail(
             new ContrailError(
               "HTTP_TIMEOUT",
-              `no response from ${redactUrl(req.url)} within ${this.opts.connectTimeout} ms`,
+              `no response from ${redactUrl(req.url)} within ${headersTimeout} ms`,
               {
                 retryable: true,
               },
             ),
           ),
-        this.opts.connectTimeout,
+        headersTimeout,
       );
       const r = lib.request(
         url,
@@ -328,6 +329,16 @@ function statusError(url: string, status: number, headers: Record<string, string
 }
 
 export async function readAll(body: Readable, limit: number, url: string, lenient = false): Promise<string> {
+  return (await readBytes(body, limit, url, lenient)).toString("utf8");
+}
+
+/** A small body's bytes; more than `limit` is an error (or, `lenient`, cut there). */
+export async function readBytes(
+  body: Readable,
+  limit: number,
+  url: string,
+  lenient = false,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of body) {
@@ -339,7 +350,7 @@ export async function readAll(body: Readable, limit: number, url: string, lenien
     }
     chunks.push(c as Buffer);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 function flatHeaders(h: http.IncomingHttpHeaders): Record<string, string | undefined> {
