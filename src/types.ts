@@ -145,6 +145,8 @@ export interface HttpRequest {
    * listed (AWS publishes the index before every file it lists is reachable). The client retries them like the rest.
    */
   retryOn?: number[];
+  /** How long to wait for the response's headers (default: the client's connect timeout), for slow APIs. */
+  headersTimeout?: number;
 }
 
 /**

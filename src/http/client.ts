@@ -62,7 +62,7 @@ export class NodeHttpClient implements HttpClient {
   ): Promise<T> {
     const attempt = async () => {
       const res = await this.follow({ url, ...o, followRedirects: true });
-      const bytes = await readAllBytes(res.body, MAX_JSON_DOC, url);
+      const bytes = await readBytes(res.body, MAX_JSON_DOC, url);
       let text: string;
       try {
         // A strict decoder: toString() would turn bytes that are not UTF-8 into U+FFFD, which JSON.parse
@@ -182,10 +182,12 @@ export class NodeHttpClient implements HttpClient {
     });
     const where = redactUrl(req.url);
     const onAbort = () => r.destroy(abortError(signal));
+    // Some APIs take long before their first byte (Azure's SKU list): the request may ask for a longer wait.
+    const headersTimeout = Math.max(req.headersTimeout ?? 0, this.opts.connectTimeout);
     const timer = setTimeout(() => {
-      const msg = `no response from ${where} within ${this.opts.connectTimeout} ms`;
+      const msg = `no response from ${where} within ${headersTimeout} ms`;
       r.destroy(new ContrailError("HTTP_TIMEOUT", msg, { retryable: true }));
-    }, this.opts.connectTimeout);
+    }, headersTimeout);
     signal.addEventListener("abort", onAbort, { once: true });
     return new Promise<http.IncomingMessage>((resolve, reject) => {
       r.once("response", resolve);
@@ -242,10 +244,16 @@ function statusError(
 }
 
 export async function readAll(body: Readable, limit: number, url: string, lenient = false): Promise<string> {
-  return (await readAllBytes(body, limit, url, lenient)).toString("utf8");
+  return (await readBytes(body, limit, url, lenient)).toString("utf8");
 }
 
-async function readAllBytes(body: Readable, limit: number, url: string, lenient = false): Promise<Buffer> {
+/** A small body's bytes; more than `limit` is an error (or, `lenient`, cut there). */
+export async function readBytes(
+  body: Readable,
+  limit: number,
+  url: string,
+  lenient = false,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of body) {

@@ -47,6 +47,12 @@ export class FakeArm {
   readonly subscriptionId: string;
   skuPages: number;
   lastNextLink: "absent" | "null";
+  /**
+   * How Resource Manager refuses the RateCard, if it does: the resource type gone (404 InvalidResourceType),
+   * the principal lacking `Microsoft.Commerce/RateCard/read` (403 AuthorizationFailed), retired (410), or an
+   * offer that may not use it (400 DisallowedProvider, as CSP subscriptions get).
+   */
+  rateCardRefusal: "InvalidResourceType" | "AuthorizationFailed" | "Gone" | "DisallowedProvider" | undefined;
   /** Remaining subscription reads reported in `x-ms-ratelimit-remaining-subscription-reads`. */
   remainingReads = 11999;
   private readonly ownsBlob: boolean;
@@ -127,7 +133,37 @@ export class FakeArm {
     return this.card;
   }
 
+  private refusal(): Reply | undefined {
+    const sub = this.subscriptionId;
+    switch (this.rateCardRefusal) {
+      case undefined:
+        return undefined;
+      case "InvalidResourceType":
+        return this.error(
+          404,
+          "InvalidResourceType",
+          "The resource type 'RateCard' could not be found in the namespace 'Microsoft.Commerce' for api version '2016-08-31-preview'.",
+        );
+      case "AuthorizationFailed":
+        return this.error(
+          403,
+          "AuthorizationFailed",
+          `The client '${this.entra.clientId}' with object id '${this.entra.clientId}' does not have authorization to perform action 'Microsoft.Commerce/RateCard/read' over scope '/subscriptions/${sub}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+        );
+      case "Gone":
+        return this.error(410, "Gone", "The requested API has been retired.");
+      case "DisallowedProvider":
+        return this.error(
+          400,
+          "DisallowedProvider",
+          "The operation is not permitted for namespace 'Microsoft.Commerce'. List of permitted provider namespaces is 'Microsoft.Compute,Microsoft.Storage'.",
+        );
+    }
+  }
+
   private rateCardReply(url: URL): Reply {
+    const refused = this.refusal();
+    if (refused) return refused;
     const filter = parseRateCardFilter(url.searchParams.get("$filter") ?? "");
     const ok =
       filter &&

@@ -17,7 +17,13 @@ export {
   type FakeArmOptions,
 } from "./azure-arm.js";
 export { FakeBlob } from "./azure-blob.js";
-export { FakeRetail, compileFilter, type FakeRetailOptions, type RetailThrottle } from "./azure-retail.js";
+export {
+  FakeRetail,
+  compileFilter,
+  type FakeRetailOptions,
+  type RetailRateLimit,
+  type RetailThrottle,
+} from "./azure-retail.js";
 export {
   expectedCapabilities,
   generateMeters,

@@ -325,6 +325,10 @@ export function checkContent(source: SourceName, region: string, text: Buffer, m
     case "AzureRetail": {
       const doc = JSON.parse(text.toString("utf8")) as { Items: unknown[]; Count: number };
       const items = f.azure.retail.allItems();
+      assert.ok(
+        text.toString("utf8").includes(`"Items":[${f.azure.retail.itemTexts().join(",")}]`),
+        "the items' bytes as served",
+      );
       assert.equal(doc.Count, items.length, "Count");
       assert.equal(doc.Items.length, items.length, "every item");
       assert.deepEqual(doc.Items, items);

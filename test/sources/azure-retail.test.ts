@@ -22,6 +22,8 @@ interface Crawl {
   r: CliResult;
   lake: string;
   files: string[];
+  /** The capture's content as stored. */
+  text?: string;
   doc?: {
     BillingCurrency: string;
     CustomerEntityId: string;
@@ -57,7 +59,8 @@ async function crawl(
     const key = files.find((f) => f.startsWith("AzureRetail/global/") && f.endsWith(".json.gz"));
     const c: Crawl = { r, lake, files };
     if (key) {
-      c.doc = JSON.parse(gunzipFile(join(lake, key)).toString("utf8")) as Crawl["doc"];
+      c.text = gunzipFile(join(lake, key)).toString("utf8");
+      c.doc = JSON.parse(c.text) as Crawl["doc"];
       c.manifest = readJson<Manifest>(join(lake, `_contrail/manifests/${key.replace(/\.gz$/, "")}`));
     }
     check(c, retail);
@@ -136,7 +139,7 @@ describe("AzureRetail through the CLI", { concurrency: 3 }, () => {
 
   test("429s (Retry-After, x-ms-ratelimit-retailPrices-retry-after) and a page reset or cut mid-body are retried", () =>
     crawl(
-      { attempts: 5 },
+      { attempts: 2 },
       (retail) => {
         const path = "/api/retail/prices";
         const body = '{"Error":{"Code":"TooManyRequests","Message":"Rate limit is exceeded."}}';
@@ -148,18 +151,51 @@ describe("AzureRetail through the CLI", { concurrency: 3 }, () => {
         retail.server.fault(
           { path },
           { kind: "status", status: 429, headers: { "x-ms-ratelimit-retailPrices-retry-after": "1" }, body },
-          1,
+          2,
         );
         retail.server.fault({ path }, { kind: "reset", afterBytes: 1500 }, 1);
         retail.server.fault({ path }, { kind: "truncate", afterBytes: 1500 }, 1);
       },
       (c, retail) => {
+        // Three 429s with 2 attempts: waits the provider asked for are not failed attempts.
         assertComplete(c, retail, 6);
-        const retries = c.r.logs.filter((l) => l.msg === "request failed; retrying");
-        assert.ok(retries.length >= 4, JSON.stringify(retries));
+        const waits = c.r.logs.filter((l) =>
+          String(l.msg).startsWith("rate-limited by the Retail Prices API"),
+        );
+        assert.equal(waits.length, 3, JSON.stringify(waits));
         assert.ok(
-          retries.some((l) => l.delayMs === 1000),
+          waits.some((l) => l.waitMs === 1000),
           "waited the 1 s the Retail header asked for",
+        );
+        // A body cut short is retried here; a reset may come before the client has the headers (its retry).
+        const broken = c.r.logs.filter(
+          (l) => l.msg === "retail prices page failed; retrying" || l.msg === "request failed; retrying",
+        );
+        assert.equal(broken.length, 2, "the reset and the cut body were each retried once");
+      },
+    ));
+
+  test("many pages under a strict rate limit: paced by the remaining count, every page served once, in order, never restarted", () =>
+    crawl(
+      // 30 pages, 5 requests a second, 4 asked for ahead, and only 2 attempts per page.
+      { items: 7 * 30, attempts: 2, concurrency: 4, rateLimit: { requests: 5, windowSeconds: 1 } },
+      () => undefined,
+      (c, retail) => {
+        assertComplete(c, retail, 30);
+        const total = retail.allItems().length;
+        const served = retail.servedSkips.filter((s) => s < total);
+        assert.deepEqual(
+          [...served].sort((a, b) => a - b),
+          Array.from({ length: 30 }, (_, i) => i * 7),
+          "every page served exactly once: nothing fetched was lost or fetched again",
+        );
+        assert.equal(skips(retail).filter((s) => s === 0).length, 1, "page 1 asked for once: no restart");
+        // At most one request finds each window closed, plus those already in flight when it closed.
+        const windows = Math.ceil(retail.servedSkips.length / 5);
+        assert.ok(retail.rateLimited > 0, "the limit was reached");
+        assert.ok(
+          retail.rateLimited <= windows + 4,
+          `${retail.rateLimited} requests throttled over ${windows} windows`,
         );
       },
     ));
@@ -222,6 +258,87 @@ describe("AzureRetail through the CLI", { concurrency: 3 }, () => {
         for (const s of [19, 26, 33]) assert.equal(asked.filter((x) => x === s).length, 1, `$skip=${s} once`);
       },
     ));
+
+  test("a chain that ends right after a full page is confirmed by asking for the next $skip (empty: complete)", () =>
+    crawl(
+      { items: 42, concurrency: 1 },
+      () => undefined,
+      (c, retail) => {
+        assertComplete(c, retail, 6);
+        assert.deepEqual(skips(retail), [0, 7, 14, 21, 28, 35, 42], "$skip=42 asked for, once");
+      },
+    ));
+
+  test("a chain that ends early (NextPageLink null after a full page while items remain) stores nothing", () =>
+    crawl(
+      {},
+      (retail) => (retail.endEarlyAtPage = 3),
+      (c, retail) => {
+        assertNothingStored(c);
+        assert.match(
+          c.r.stderr,
+          /ended its chain early: page 3 was full \(7 items\) with NextPageLink null, but \$skip=21 still holds 7 items/,
+        );
+        assert.equal(skips(retail).filter((s) => s === 21).length, 1);
+      },
+    ));
+
+  test("items keep their bytes as served: 0.0, 1.50, 1e-05 and unicode escapes survive", () =>
+    crawl(
+      { concurrency: 2 },
+      (retail) => {
+        const texts = retail.allItems().map((item, i) => {
+          const t = JSON.stringify(item);
+          if (i % 4 === 0) return t.replace(/"tierMinimumUnits":0/, '"tierMinimumUnits":0.0');
+          if (i % 4 === 1) return t.replace(/"retailPrice":[^,]+/, '"retailPrice":1.50');
+          if (i % 4 === 2) return t.replace(/"unitPrice":[^,]+/, '"unitPrice":1e-05');
+          return t.replace(/"location":"[^"]*"/, '"location":"S\\u00e3o Paulo \\ud83d\\ude00 \\"x\\""');
+        });
+        retail.setItemTexts(texts);
+      },
+      (c, retail) => {
+        assertComplete(c, retail, 6);
+        const texts = retail.itemTexts();
+        assert.ok(texts.some((t) => t.includes("\\u00e3")));
+        const want =
+          '{"BillingCurrency":"USD","CustomerEntityId":"Default","CustomerEntityType":"Retail",' +
+          `"Items":[${texts.join(",")}],"Count":${texts.length}}`;
+        assert.equal(c.text, want, "the items' bytes as served");
+      },
+    ));
+
+  test("an item total that falls by more than 20% since the previous capture is logged with both numbers", async () => {
+    const retail = new FakeRetail({ pageSize: 7, items: 40 });
+    await retail.start();
+    const { dir, cleanup } = tempDir();
+    try {
+      writeConfig(dir, { http: { attempts: 2, baseDelay: "10ms" } });
+      const run = () =>
+        runCli(["crawl", "--once", "--source", "AzureRetail"], {
+          cwd: dir,
+          env: cleanEnv({ CONTRAIL_AZURE_RETAIL_URL: retail.baseUrl }),
+        });
+      const drop = (r: CliResult) => r.logs.filter((l) => l.previousItems !== undefined);
+      const first = await run();
+      assert.equal(first.code, 0, first.stderr);
+      assert.deepEqual(drop(first), []);
+      retail.setItems(33); // a fall of 17.5%: no warning
+      const second = await run();
+      assert.equal(second.code, 0, second.stderr);
+      assert.deepEqual(drop(second), []);
+      retail.setItems(26); // 33 → 26: 21%
+      const third = await run();
+      assert.equal(third.code, 0, third.stderr);
+      const [warning, ...more] = drop(third);
+      assert.equal(more.length, 0);
+      assert.equal(warning?.level, "warn");
+      assert.equal(warning?.previousItems, 33);
+      assert.equal(warning?.items, 26);
+    } finally {
+      cleanup();
+      await retail.close();
+    }
+  });
 
   test("an empty last page (the total a multiple of the page size) ends the catalogue", () =>
     crawl(

@@ -3,6 +3,7 @@
 // Run: NODE_EXTRA_CA_CERTS=test/fakes/tls/cert.pem node --import tsx --test test/sources/azure.test.ts
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { expectedCapabilities, startFakeAzure } from "../fakes/azure.js";
@@ -219,6 +220,80 @@ describe("Azure through the CLI", { concurrency: 3 }, () => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(capture(run.lake, "Azure").text, expectedRateCard(az));
       assert.equal(az.arm.blob.requests.length, 0);
+    }));
+
+  for (const refusal of [
+    "InvalidResourceType",
+    "AuthorizationFailed",
+    "Gone",
+    "DisallowedProvider",
+  ] as const) {
+    test(`a RateCard refused (${refusal}) fails in one line naming AzureRetail; the SKU list is never asked for`, () =>
+      withAzure(async (az, run) => {
+        writeConfig(run.dir, { http: { attempts: 3, baseDelay: "10ms" } });
+        az.arm.rateCardRefusal = refusal;
+        const r = await run(["crawl", "--once", "--source", "Azure"]);
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        const lines = r.stderr.trim().split("\n");
+        assert.equal(lines.length, 1, r.stderr);
+        assert.match(
+          lines[0]!,
+          /Azure US failed: the Azure RateCard is gone or not allowed for this subscription/,
+        );
+        assert.match(lines[0]!, new RegExp(`HTTP \\d{3} ${refusal}`));
+        assert.match(lines[0]!, /AzureRetail/);
+        assert.equal(az.arm.server.requestsTo(/\/Microsoft\.Commerce\/RateCard$/i).length, 1, "not retried");
+        assert.equal(az.arm.server.requestsTo(/\/Microsoft\.Compute\/skus$/i).length, 0, "no SKU download");
+        assert.deepEqual(sourceFiles(run.lake, "Azure"), []);
+      }));
+  }
+
+  test("the RateCard is asked for before the SKU list, which is then cached in the lake for a day", () =>
+    withAzure(async (az, run) => {
+      const skus = /\/Microsoft\.Compute\/skus$/i;
+      const cache = join(run.lake, "_contrail/cache/azure-vm-capabilities.json");
+      const first = await run(["crawl", "--once", "--source", "Azure"]);
+      assert.equal(first.code, 0, first.stderr);
+      const cardAt = az.arm.server.requestsTo(/\/Microsoft\.Commerce\/RateCard$/i)[0]!.at;
+      assert.ok(
+        az.arm.server.requestsTo(skus).every((q) => q.at >= cardAt),
+        "the RateCard first",
+      );
+      assert.equal(az.arm.server.requestsTo(skus).length, 2, "both SKU pages");
+      assert.ok(existsSync(cache));
+
+      const second = await run(["crawl", "--once", "--source", "Azure"]);
+      assert.equal(second.code, 0, second.stderr);
+      assert.equal(az.arm.server.requestsTo(skus).length, 2, "no SKU request within the day");
+      const texts = filesUnder(run.lake)
+        .filter((f) => f.startsWith("Azure/") && f.endsWith(".json.gz"))
+        .map((f) => gunzipFile(join(run.lake, f)).toString("utf8"));
+      assert.deepEqual(texts, [expectedRateCard(az), expectedRateCard(az)]);
+
+      // A day old: fetched again (and the new SKUs show).
+      const file = readJson<{ fetchedAt: string }>(cache);
+      file.fetchedAt = new Date(Date.now() - 25 * 3_600_000).toISOString();
+      writeFileSync(cache, JSON.stringify(file));
+      az.arm.skus(20, 7);
+      const third = await run(["crawl", "--once", "--source", "Azure"]);
+      assert.equal(third.code, 0, third.stderr);
+      assert.equal(az.arm.server.requestsTo(skus).length, 4, "fetched again after a day");
+      const latest = filesUnder(run.lake)
+        .filter((f) => f.startsWith("Azure/") && f.endsWith(".json.gz"))
+        .sort()
+        .at(-1)!;
+      assert.equal(gunzipFile(join(run.lake, latest)).toString("utf8"), expectedRateCard(az));
+    }));
+
+  test("a SKU list slow to its first byte (beyond the connect timeout) is waited for, not retried", () =>
+    withAzure(async (az, run) => {
+      writeConfig(run.dir, { http: { attempts: 2, baseDelay: "10ms", connectTimeout: "1s" } });
+      const skus = /\/Microsoft\.Compute\/skus$/i;
+      az.arm.server.fault({ path: skus }, { kind: "delay", ms: 2500 }, 1);
+      const r = await run(["crawl", "--once", "--source", "Azure"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(capture(run.lake, "Azure").text, expectedRateCard(az));
+      assert.equal(az.arm.server.requestsTo(skus).length, 2, "each page asked for once");
     }));
 
   test("`contrail sources` names the missing Azure settings; AzureRetail needs none", () =>

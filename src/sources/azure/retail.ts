@@ -1,18 +1,25 @@
 // AzureRetail: every page of the public Azure Retail Prices API (wire-formats §7) as one capture (SPEC §5):
 // `{"BillingCurrency", "CustomerEntityId", "CustomerEntityType", "Items": [...every page's items, in order],
-// "Count"}`.
+// "Count"}`. Each item is copied as the bytes served (retail-page.ts), never re-serialised.
 //
 // The API pages by `$skip`, so once the first page tells the page size the next pages can be asked for ahead,
-// `concurrency` at a time. The output still follows NextPageLink faithfully: a page is used only when the page
-// before it linked to exactly the URL that was assumed; the catalogue ends at the first `null` link (pages asked
-// for beyond it are dropped), and a link that breaks the pattern switches to following links one at a time.
-// Memory holds at most `concurrency` pages, each written out as soon as its predecessors are.
+// up to `concurrency` at a time, paced by the provider's rate-limit headers (retail-pacer.ts). The output still
+// follows NextPageLink faithfully: a page is used only when the page before it linked to exactly the URL that was
+// assumed; a link that breaks the pattern switches to following links one at a time.
+//
+// A chain that ends (`NextPageLink: null`) right after a full page may have ended early, as users of the real
+// API report: the next `$skip` is asked for, and the catalogue is complete only if it is empty.
+//
+// Memory: at most `concurrency` pages (each < 2 MB as served, held as their items' bytes) waiting to be written,
+// plus one page being parsed.
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { abortError, ContrailError, errorMessage, isAbortError } from "../../errors.js";
+import { ContrailError, errorMessage, isAbortError } from "../../errors.js";
 import { redactUrl } from "../../http/client.js";
 import { DEFAULT_INTERVALS } from "../../config/schema.js";
-import type { CaptureMeta, HttpClient, JsonShape, RegionOutcome, RunContext, Source } from "../../types.js";
+import type { CaptureMeta, JsonShape, RegionOutcome, RunContext, Source } from "../../types.js";
+import { fetchPage, type PageFetch, type RetailPage } from "./retail-page.js";
+import { RetailPacer } from "./retail-pacer.js";
 
 export const RETAIL_SHAPE: JsonShape = {
   root: "object",
@@ -25,64 +32,13 @@ export const RETAIL_SHAPE: JsonShape = {
 export const RETAIL_API_VERSION = "2023-01-01-preview";
 const REGION = "global";
 const PROGRESS_EVERY = 100;
-
-export interface RetailPage {
-  BillingCurrency: unknown;
-  CustomerEntityId: unknown;
-  CustomerEntityType: unknown;
-  Items: unknown[];
-  NextPageLink: string | null;
-}
+/** The page size the API serves today, for a first page that is also the last (no link to learn it from). */
+const SERVED_PAGE_SIZE = 1000;
+/** A fall in the item total beyond this share of the previous capture's is worth a warning. */
+const DROP_WARNING = 0.2;
 
 export function retailPricesUrl(retailUrl: string): string {
   return `${retailUrl}/api/retail/prices?api-version=${RETAIL_API_VERSION}`;
-}
-
-/** Page `n` (1-based), retried as a whole (429 with Retry-After, 5xx, resets, truncated or unparsable bodies). */
-export async function fetchPage(
-  http: HttpClient,
-  url: string,
-  n: number,
-  signal: AbortSignal,
-): Promise<RetailPage> {
-  let doc: unknown;
-  try {
-    doc = await http.getJson(url, { signal, label: `page ${n}` });
-  } catch (err) {
-    if (signal.aborted) throw abortError(signal);
-    if (isAbortError(err)) throw err;
-    // The page has had its retries: starting the whole catalogue again would not do better; the source's
-    // cooldown (SPEC §2) decides when to try again.
-    throw new ContrailError(
-      err instanceof ContrailError ? err.code : "UPSTREAM",
-      `retail prices page ${n} failed: ${errorMessage(err)}`,
-      { cause: err, retryable: false },
-    );
-  }
-  const where = `retail prices page ${n} (${redactUrl(url)})`;
-  const page = doc as Partial<RetailPage> & { Count?: unknown };
-  if (!page || typeof page !== "object" || Array.isArray(page) || !Array.isArray(page.Items)) {
-    throw new ContrailError("INVALID_SHAPE", `${where} has no "Items" array`);
-  }
-  if (page.NextPageLink !== null && (typeof page.NextPageLink !== "string" || page.NextPageLink === "")) {
-    throw new ContrailError(
-      "INVALID_SHAPE",
-      `${where} has no "NextPageLink" (a URL, or null on the last page)`,
-    );
-  }
-  if (typeof page.Count === "number" && page.Count !== page.Items.length) {
-    throw new ContrailError(
-      "INVALID_SHAPE",
-      `${where} says Count ${page.Count} but holds ${page.Items.length} items`,
-    );
-  }
-  return page as RetailPage;
-}
-
-/** The `$skip` pattern of the links, learnt from the first page: page k is at `$skip = k × size`. */
-interface SkipPattern {
-  link: string;
-  size: number;
 }
 
 function skipOf(link: string): number | undefined {
@@ -97,20 +53,33 @@ function canonical(link: string): string {
   return `${u.origin}${u.pathname}?${u.searchParams.toString()}`;
 }
 
+/** `link` with its `$skip` set to `skip` (added when it has none), the `$` left as the API writes it. */
+function withSkip(link: string, skip: number): string {
+  const re = /([?&])(?:\$|%24)skip=\d+/i;
+  if (re.test(link)) return link.replace(re, `$1$skip=${skip}`);
+  return `${link}${link.includes("?") ? "&" : "?"}$skip=${skip}`;
+}
+
+/** The `$skip` pattern of the links, learnt from the first page: page k is at `$skip = k × size`. */
+interface SkipPattern {
+  link: string;
+  size: number;
+}
+
 function linkFor(p: SkipPattern, k: number): string {
-  return p.link.replace(/([?&])(?:\$|%24)skip=\d+/i, `$1$skip=${k * p.size}`);
+  return withSkip(p.link, k * p.size);
 }
 
 function learnPattern(first: RetailPage): SkipPattern | undefined {
   const link = first.NextPageLink;
-  const size = first.Items.length;
+  const size = first.count;
   if (link === null || size === 0 || skipOf(link) !== size) return undefined;
   const p = { link, size };
   return canonical(linkFor(p, 1)) === canonical(link) ? p : undefined;
 }
 
 interface Walk {
-  http: HttpClient;
+  fetch: PageFetch;
   log: Logger;
   signal: AbortSignal;
   concurrency: number;
@@ -121,25 +90,29 @@ interface Walk {
 }
 
 /** The capture's bytes: the first page's header fields, every item of every page in link order, the count. */
-async function* catalogue(w: Walk): AsyncGenerator<string> {
+async function* catalogue(w: Walk): AsyncGenerator<Buffer> {
   const { first } = w;
-  yield `{"BillingCurrency":${JSON.stringify(first.BillingCurrency)},"CustomerEntityId":${JSON.stringify(
-    first.CustomerEntityId,
-  )},"CustomerEntityType":${JSON.stringify(first.CustomerEntityType)},"Items":[`;
+  yield Buffer.from(
+    `{"BillingCurrency":${JSON.stringify(first.BillingCurrency)},"CustomerEntityId":${JSON.stringify(
+      first.CustomerEntityId,
+    )},"CustomerEntityType":${JSON.stringify(first.CustomerEntityType)},"Items":[`,
+  );
   let items = 0;
   let pages = 0;
-  const emit = (page: RetailPage): string => {
-    const part = page.Items.map((item) => JSON.stringify(item)).join(",");
-    const out = part && items > 0 ? `,${part}` : part;
-    items += page.Items.length;
+  const emit = (page: RetailPage): Buffer | undefined => {
     pages++;
-    if (pages % PROGRESS_EVERY === 0) w.log.info({ region: REGION, pages, items }, "retail prices progress");
+    if (pages % PROGRESS_EVERY === 0)
+      w.log.info({ region: REGION, pages, items: items + page.count }, "retail prices progress");
+    if (page.count === 0) return undefined;
+    const out = items > 0 ? Buffer.concat([Buffer.from(","), page.items]) : page.items;
+    items += page.count;
     return out;
   };
   const firstPart = emit(first);
   if (firstPart) yield firstPart;
 
   let pattern = learnPattern(first);
+  const fullPage = pattern?.size ?? SERVED_PAGE_SIZE;
   const ahead = new Map<number, Promise<RetailPage>>();
   // Speculative requests stop with the run or when the chain ends; linked by a listener removed below (not
   // AbortSignal.any, whose dependants a daemon-long signal keeps alive on Node 20).
@@ -149,7 +122,19 @@ async function* catalogue(w: Walk): AsyncGenerator<string> {
   w.signal.addEventListener("abort", forward, { once: true });
   let scheduled = 1;
   let link = first.NextPageLink;
+  let last = { url: w.firstUrl, page: first };
   const seen = new Set<string>([canonical(w.firstUrl)]);
+  /** Page k+1 (at `$skip` k × size), asked for ahead with the pages after it, up to `concurrency` in all. */
+  const byPattern = (p: SkipPattern, k: number): Promise<RetailPage> => {
+    for (; scheduled < k + w.concurrency; scheduled++) {
+      const pending = fetchPage(w.fetch, linkFor(p, scheduled), scheduled + 1, speculative);
+      pending.catch(() => undefined); // only awaited if the chain reaches it
+      ahead.set(scheduled, pending);
+    }
+    const page = ahead.get(k)!;
+    ahead.delete(k);
+    return page;
+  };
   try {
     for (let n = 1; link !== null; n++) {
       const at = canonical(link);
@@ -158,14 +143,7 @@ async function* catalogue(w: Walk): AsyncGenerator<string> {
       seen.add(at);
       let page: RetailPage;
       if (pattern && at === canonical(linkFor(pattern, n))) {
-        // Keep pages n … n+concurrency-1 in flight or waiting.
-        for (; scheduled < n + w.concurrency; scheduled++) {
-          const p = fetchPage(w.http, linkFor(pattern, scheduled), scheduled + 1, speculative);
-          p.catch(() => undefined); // only awaited if the chain reaches it
-          ahead.set(scheduled, p);
-        }
-        page = await ahead.get(n)!;
-        ahead.delete(n);
+        page = await byPattern(pattern, n);
       } else {
         if (pattern) {
           w.log.warn(
@@ -176,21 +154,60 @@ async function* catalogue(w: Walk): AsyncGenerator<string> {
           speculation.abort();
           ahead.clear();
         }
-        page = await fetchPage(w.http, link, n + 1, w.signal);
+        page = await fetchPage(w.fetch, link, n + 1, w.signal);
       }
       const part = emit(page);
       if (part) yield part;
+      last = { url: link, page };
       link = page.NextPageLink;
+    }
+    if (last.page.count >= fullPage && last.page.count > 0) {
+      // The chain ended right after a full page: the catalogue may not have.
+      const skip = (skipOf(last.url) ?? 0) + last.page.count;
+      const probe =
+        pattern && skip === pages * pattern.size
+          ? await byPattern(pattern, pages)
+          : await fetchPage(w.fetch, withSkip(last.url, skip), pages + 1, w.signal);
+      if (probe.count > 0) {
+        throw new ContrailError(
+          "UPSTREAM",
+          `the Retail Prices API ended its chain early: page ${pages} was full (${last.page.count} items) with ` +
+            `NextPageLink null, but $skip=${skip} still holds ${probe.count} items; not storing a short catalogue`,
+        );
+      }
+      w.log.debug({ region: REGION, skip }, "the chain ended after a full page; the next $skip is empty");
     }
   } finally {
     // Pages asked for beyond the last one (or before a fallback) are dropped unread.
     w.signal.removeEventListener("abort", forward);
     speculation.abort();
     ahead.clear();
+    w.fetch.pacer.close();
   }
-  yield `],"Count":${items}}`;
+  yield Buffer.from(`],"Count":${items}}`);
   w.meta.pages = pages;
   w.meta.items = items;
+  if (w.fetch.pacer.throttles > 0)
+    w.log.info(
+      { region: REGION, throttled: w.fetch.pacer.throttles, pages },
+      "rate-limited responses waited out",
+    );
+}
+
+/** Warns when the item total fell by more than DROP_WARNING since the previous capture (SPEC §6). */
+function warnOnDrop(log: Logger, previous: number | undefined, items: number | undefined): void {
+  if (previous === undefined || items === undefined || previous === 0) return;
+  if (items < previous * (1 - DROP_WARNING)) {
+    log.warn(
+      {
+        region: REGION,
+        previousItems: previous,
+        items,
+        fallPercent: Math.round((1 - items / previous) * 100),
+      },
+      `the catalogue has ${items} items, down from ${previous} in the previous capture`,
+    );
+  }
 }
 
 export const azureRetail: Source = {
@@ -203,12 +220,29 @@ export const azureRetail: Source = {
       const claim = await ctx.claimUnit(REGION);
       if (!claim.ok) return [{ region: REGION, status: "skipped", reason: claim.reason }];
       const url = retailPricesUrl(ctx.config.azure.retailUrl);
+      const settings = ctx.config.sources.AzureRetail;
+      const capturedAt = new Date();
+      const previous = (await ctx.latest(REGION))?.items;
+      const concurrency = Math.max(1, settings.concurrency);
       const manifest = await ctx.capture({
         region: REGION,
-        capturedAt: new Date(),
+        capturedAt,
         shape: RETAIL_SHAPE,
         open: async (signal) => {
-          const first = await fetchPage(ctx.http, url, 1, signal);
+          const fetch: PageFetch = {
+            http: ctx.http,
+            pacer: new RetailPacer(concurrency),
+            retry: ctx.config.http,
+            log: ctx.log,
+            // A throttled page waits as long as the provider asks, within the slot (a one-off run: an interval).
+            deadline: ctx.slot?.end.getTime() ?? capturedAt.getTime() + settings.interval,
+          };
+          let first: RetailPage;
+          try {
+            first = await fetchPage(fetch, url, 1, signal);
+          } finally {
+            fetch.pacer.close();
+          }
           if ([first.BillingCurrency, first.CustomerEntityId, first.CustomerEntityType].includes(undefined)) {
             throw new ContrailError(
               "INVALID_SHAPE",
@@ -217,19 +251,12 @@ export const azureRetail: Source = {
           }
           // The capture reads meta once the body has ended: the walk fills in the counts by then.
           const meta: CaptureMeta = { urls: [url] };
-          const walk: Walk = {
-            http: ctx.http,
-            log: ctx.log,
-            signal,
-            concurrency: Math.max(1, ctx.config.sources.AzureRetail.concurrency),
-            first,
-            firstUrl: url,
-            meta,
-          };
+          const walk: Walk = { fetch, log: ctx.log, signal, concurrency, first, firstUrl: url, meta };
           // Not object mode: the stream then buffers bytes (16 KiB), not pages, ahead of the consumer.
           return { body: Readable.from(catalogue(walk), { objectMode: false }), meta };
         },
       });
+      warnOnDrop(ctx.log, previous, manifest.items);
       return [{ region: REGION, status: "captured", manifest }];
     } catch (err) {
       if (isAbortError(err) || ctx.signal.aborted) throw err;

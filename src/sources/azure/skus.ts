@@ -11,6 +11,11 @@ import { withRetry, type RetryPolicy } from "../../http/retry.js";
 import type { HttpClient } from "../../types.js";
 
 export const SKUS_API_VERSION = "2021-07-01";
+/**
+ * The unfiltered SKU list is assembled before its first byte is sent: a minute or more to the headers is normal
+ * for it, unlike any other request, so it gets its own wait (the body's stall timeout still applies).
+ */
+export const SKUS_HEADERS_TIMEOUT = 180_000;
 const MAX_PAGES = 1000;
 const BODY_FAILURES = new Set(["HTTP_TRUNCATED", "HTTP_STALLED", "INVALID_JSON"]);
 
@@ -89,7 +94,13 @@ export async function fetchVmCapabilities(f: SkuFetch): Promise<{ caps: Capabili
     // A page whose body breaks off is fetched again whole; its SKUs count only once it is complete.
     const page = await withRetry(
       async () => {
-        const res = await f.http.request({ url: pageUrl, signal: f.signal, headers, label: "skus" });
+        const res = await f.http.request({
+          url: pageUrl,
+          signal: f.signal,
+          headers,
+          label: "skus",
+          headersTimeout: SKUS_HEADERS_TIMEOUT,
+        });
         return readSkuPage(res.body, pageUrl);
       },
       {

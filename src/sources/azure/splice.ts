@@ -1,6 +1,7 @@
 // Adds one key to a streamed JSON object without parsing it: every byte passes through as served, except that
 // `,"<key>":<json>` goes in before the root object's closing brace. Only the trailing whitespace and the last
-// `}` seen are held back; whether the result is valid JSON is the capture's JSON check's business.
+// `}` seen are held back; whether the result is valid JSON is the capture's JSON check's business. The value may
+// still be on its way (a promise): it is needed only at the end, so the document streams while it is fetched.
 import { Transform } from "node:stream";
 
 const WS = new Uint8Array(256);
@@ -9,8 +10,7 @@ const CLOSE = 0x7d; // }
 const OPEN = 0x7b; // {
 
 /** A Transform that splices `"key": json` into the root object of the JSON flowing through it. */
-export function spliceKeyTransform(key: string, json: string): Transform {
-  const member = `${JSON.stringify(key)}:${json}`;
+export function spliceKeyTransform(key: string, json: string | Promise<string>): Transform {
   /** Held-back tail: nothing, or whitespace, or a `}` and the whitespace after it. */
   let tail: Buffer[] = [];
   let tailStartsWithClose = false;
@@ -45,9 +45,19 @@ export function spliceKeyTransform(key: string, json: string): Transform {
       cb();
     },
     flush(cb) {
-      if (tailStartsWithClose) this.push(`${lastEmitted === OPEN ? "" : ","}${member}`);
-      for (const t of tail) this.push(t);
-      cb();
+      if (!tailStartsWithClose) {
+        for (const t of tail) this.push(t);
+        cb();
+        return;
+      }
+      Promise.resolve(json).then(
+        (value) => {
+          this.push(`${lastEmitted === OPEN ? "" : ","}${JSON.stringify(key)}:${value}`);
+          for (const t of tail) this.push(t);
+          cb();
+        },
+        (err: Error) => cb(err),
+      );
     },
   });
 }
