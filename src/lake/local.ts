@@ -139,7 +139,8 @@ export class LocalLake implements Lake {
   }
 
   private path(key: string): string {
-    if (key.split("/").some((p) => p === ".." || p === ".")) throw new ContrailError("LAKE_IO", `invalid key ${key}`);
+    if (key.split("/").some((p) => p === ".." || p === "."))
+      throw new ContrailError("LAKE_IO", `invalid key ${key}`);
     return key ? join(this.root, key.split("/").join(sep)) : this.root;
   }
 }
@@ -165,8 +166,8 @@ function isAlive(pid: number): boolean {
 function wrapIo(err: unknown, key: string): Error {
   if (err instanceof ContrailError) return err;
   const e = err as NodeJS.ErrnoException;
-  if (e.code === "ENOENT") return new ContrailError("LAKE_NOT_FOUND", `${key} is not in the lake`, { cause: err });
+  if (e.code === "ENOENT")
+    return new ContrailError("LAKE_NOT_FOUND", `${key} is not in the lake`, { cause: err });
   if (e.name === "AbortError") return abortError();
   return new ContrailError("LAKE_IO", `cannot write ${key}: ${e.message}`, { cause: err });
 }
-

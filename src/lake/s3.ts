@@ -56,7 +56,12 @@ export class S3Lake implements Lake {
       // S3-compatible stores (MinIO, R2, Ceph, older appliances) often reject the SDK's default streaming CRC32
       // trailers (aws-chunked); send checksums only where S3 requires them. TLS guards the transfer and `contrail
       // verify` checks the stored bytes end to end against the manifest. AWS itself keeps the SDK's defaults.
-      ...(opts.endpoint ? { requestChecksumCalculation: "WHEN_REQUIRED" as const, responseChecksumValidation: "WHEN_REQUIRED" as const } : {}),
+      ...(opts.endpoint
+        ? {
+            requestChecksumCalculation: "WHEN_REQUIRED" as const,
+            responseChecksumValidation: "WHEN_REQUIRED" as const,
+          }
+        : {}),
       requestHandler: {
         connectionTimeout: opts.connectTimeout ?? 30_000,
         // An inactivity timeout: fires when S3 (or the network) stops answering mid-request or mid-response.
@@ -67,9 +72,7 @@ export class S3Lake implements Lake {
 
   async putStream(key: string, body: Readable, signal: AbortSignal): Promise<{ storedBytes: number }> {
     let storedBytes = 0;
-    const counted = body.pipe(
-      tap((chunk) => (storedBytes += chunk.length)),
-    );
+    const counted = body.pipe(tap((chunk) => (storedBytes += chunk.length)));
     body.on("error", (err) => counted.destroy(err));
     const upload = new Upload({
       client: this.client,
@@ -102,7 +105,11 @@ export class S3Lake implements Lake {
     }
   }
 
-  async putBytes(key: string, data: Buffer | string, opts: { ifAbsent?: boolean; signal?: AbortSignal } = {}) {
+  async putBytes(
+    key: string,
+    data: Buffer | string,
+    opts: { ifAbsent?: boolean; signal?: AbortSignal } = {},
+  ) {
     try {
       await this.client.send(
         new PutObjectCommand({
@@ -124,9 +131,12 @@ export class S3Lake implements Lake {
 
   async getStream(key: string, signal?: AbortSignal): Promise<Readable> {
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), {
-        abortSignal: signal,
-      });
+      const res = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+        {
+          abortSignal: signal,
+        },
+      );
       return res.Body as Readable;
     } catch (err) {
       throw this.wrap(err, key, "s3:GetObject");
@@ -145,7 +155,10 @@ export class S3Lake implements Lake {
     }
   }
 
-  async *list(prefix: string, opts: { startAfter?: string; signal?: AbortSignal } = {}): AsyncIterable<LakeEntry> {
+  async *list(
+    prefix: string,
+    opts: { startAfter?: string; signal?: AbortSignal } = {},
+  ): AsyncIterable<LakeEntry> {
     try {
       const pages = paginateListObjectsV2(
         { client: this.client, pageSize: 1000 },
@@ -190,7 +203,9 @@ export class S3Lake implements Lake {
       for (const u of res.Uploads ?? []) {
         if (!u.Key || !u.UploadId) continue;
         if (u.Initiated && Date.now() - u.Initiated.getTime() < STALE_UPLOAD_MS) continue;
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
+        await this.client.send(
+          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }),
+        );
         this.opts.log?.info({ key: u.Key }, "aborted a stale multipart upload");
       }
       if (!res.IsTruncated) return;
@@ -213,8 +228,11 @@ export class S3Lake implements Lake {
       return new ContrailError("LAKE_NOT_FOUND", `${where} is not in the lake`, { cause: err });
     }
     if (e.name === "NoSuchBucket") {
-      const doing = permission === "s3:PutObject" ? "writing" : permission === "s3:ListBucket" ? "listing" : "reading";
-      return new ContrailError("LAKE_NO_BUCKET", `bucket ${this.bucket} does not exist (${doing} ${where})`, { cause: err });
+      const doing =
+        permission === "s3:PutObject" ? "writing" : permission === "s3:ListBucket" ? "listing" : "reading";
+      return new ContrailError("LAKE_NO_BUCKET", `bucket ${this.bucket} does not exist (${doing} ${where})`, {
+        cause: err,
+      });
     }
     if (e.name === "AccessDenied" || status === 403) {
       return new ContrailError(
@@ -223,7 +241,8 @@ export class S3Lake implements Lake {
         { cause: err },
       );
     }
-    if (status === 412) return new ContrailError("LAKE_EXISTS", `${where} exists already; not overwriting it`, { cause: err });
+    if (status === 412)
+      return new ContrailError("LAKE_EXISTS", `${where} exists already; not overwriting it`, { cause: err });
     return new ContrailError("LAKE_IO", `S3 error on ${where}: ${e.name ?? "error"}: ${e.message ?? ""}`, {
       cause: err,
       retryable: status === undefined || status >= 500 || status === 429,
