@@ -5,6 +5,7 @@ import { PassThrough, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type { Logger } from "pino";
 import { abortError, ContrailError } from "../errors.js";
+import { NO_PROGRESS, type ProgressReporter } from "../log/progress.js";
 import type { HttpClient, HttpRequest, HttpResponse } from "../types.js";
 import { parseRetryAfter, withRetry, type RetryPolicy } from "./retry.js";
 
@@ -13,8 +14,8 @@ export interface HttpClientOptions {
   stallTimeout: number;
   retry: RetryPolicy;
   log?: Logger;
-  /** How often a long download logs its progress. */
-  progressEvery?: number;
+  /** Told of every body read, to show long downloads' progress. */
+  progress?: ProgressReporter;
   onRetry?: (label: string | undefined, err: unknown) => void;
   userAgent?: string;
 }
@@ -229,9 +230,8 @@ export class NodeHttpClient implements HttpClient {
     const expected = headers["content-length"] !== undefined ? Number(headers["content-length"]) : undefined;
     const where = redactUrl(req.url);
     let received = 0;
-    let lastLog = Date.now();
+    const progress = (this.opts.progress ?? NO_PROGRESS).start(req.label ?? where, where);
     let stall: NodeJS.Timeout | undefined;
-    const started = Date.now();
     const armStall = () => {
       clearTimeout(stall);
       stall = setTimeout(() => {
@@ -247,6 +247,7 @@ export class NodeHttpClient implements HttpClient {
     const onAbort = () => res.destroy(abortError(signal));
     signal.addEventListener("abort", onAbort, { once: true });
     const finish = () => {
+      progress.end();
       clearTimeout(stall);
       signal.removeEventListener("abort", onAbort);
     };
@@ -254,21 +255,7 @@ export class NodeHttpClient implements HttpClient {
     res.on("data", (chunk: Buffer) => {
       received += chunk.length;
       armStall();
-      const every = this.opts.progressEvery ?? 10_000;
-      if (this.opts.log && Date.now() - lastLog >= every) {
-        lastLog = Date.now();
-        const secs = (lastLog - started) / 1000;
-        this.opts.log.info(
-          {
-            label: req.label,
-            url: where,
-            bytes: received,
-            total: expected,
-            mbPerSec: Math.round((received / 1e6 / secs) * 10) / 10,
-          },
-          "download progress",
-        );
-      }
+      progress.update(received, expected);
     });
     res.on("end", finish);
     res.on("close", finish);
