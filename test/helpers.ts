@@ -7,7 +7,17 @@ import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** The installed command: runs the compiled dist/ (benchmarks and scripts build first). */
 export const BIN = join(ROOT, "bin/contrail.js");
+/**
+ * The CLI from the current sources, through tsx, as `npm run dev` runs it: tests never run a stale dist/. tsx is
+ * named by its absolute URL, since the child's working directory is a temporary one without node_modules.
+ */
+export const CLI_FROM_SOURCES: readonly string[] = [
+  "--import",
+  import.meta.resolve("tsx"),
+  join(ROOT, "src/cli/entry.ts"),
+];
 
 export interface CliResult {
   code: number | null;
@@ -45,7 +55,7 @@ export function withEnv(
 }
 
 export function startCli(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], {
+  return spawn(process.execPath, [...CLI_FROM_SOURCES, ...args], {
     cwd: opts.cwd,
     env: opts.env,
     stdio: ["ignore", "pipe", "pipe"],

@@ -8,12 +8,11 @@ import { Scheduler, type RunSummary } from "../schedule/scheduler.js";
 import { selectSources } from "../sources/index.js";
 import type { CommonOptions } from "./main.js";
 import { openRuntime } from "./runtime.js";
-
-/** SPEC §6: exit within 10 s of SIGINT/SIGTERM, whatever is still in flight. */
-const SHUTDOWN_GRACE_MS = 9_000;
+import type { Shutdown } from "./shutdown.js";
 
 export async function crawlCommand(
   opts: CommonOptions & { once?: boolean; source?: string[] },
+  shutdown: Shutdown,
 ): Promise<number> {
   const rt = await openRuntime(opts);
   const { config, log, lake } = rt;
@@ -22,30 +21,13 @@ export async function crawlCommand(
   if (selected.length === 0)
     throw new ConfigError("no source is enabled: see `contrail sources` for what each needs");
 
-  const controller = new AbortController();
   // Every request, capture and wait in flight listens on this one signal: dozens at once is normal.
-  setMaxListeners(200, controller.signal);
-  let forced: NodeJS.Timeout | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) {
-      log.warn({ signal: sig }, "second signal: exiting now");
-      process.exit(130);
-    }
-    log.info({ signal: sig }, "stopping: no new work, aborting captures in flight");
-    controller.abort(new Error(`received ${sig}`));
-    forced = setTimeout(() => {
-      log.error("shutdown took too long; exiting");
-      process.exit(0);
-    }, SHUTDOWN_GRACE_MS);
-    forced.unref();
-  };
-  const early = (globalThis as { __contrailEarlySignalHandler?: () => void }).__contrailEarlySignalHandler;
-  if (early) {
-    process.off("SIGINT", early);
-    process.off("SIGTERM", early);
-  }
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const signal = shutdown.windDown({
+    stopping: (sig) => log.info({ signal: sig }, "stopping: no new work, aborting captures in flight"),
+    forced: (sig) => log.warn({ signal: sig }, "second signal: exiting now"),
+    overdue: () => log.error("shutdown took too long; exiting"),
+  });
+  setMaxListeners(200, signal);
 
   let stopMetrics: (() => Promise<void>) | undefined;
   try {
@@ -54,15 +36,15 @@ export async function crawlCommand(
       "contrail crawler starting",
     );
     // Before any download: a lake that cannot take a capture stops the crawler now, exit 2 (SPEC §6).
-    await probeLake(lake, config.lakeFrom, controller.signal);
+    await probeLake(lake, config.lakeFrom, signal);
     await lake
-      .cleanup?.(controller.signal)
+      .cleanup?.(signal)
       .catch((err: unknown) => log.warn({ err: errorMessage(err) }, "lake cleanup failed"));
     await repairOrphans(
       lake,
       selected.map((s) => s.name),
       log,
-      { signal: controller.signal },
+      { signal: signal },
     ).catch((err: unknown) =>
       log.warn({ err: errorMessage(err) }, "repair of captures without manifest failed"),
     );
@@ -80,16 +62,13 @@ export async function crawlCommand(
       { onRunEnd: (summary, ms) => metrics.onRunEnd(summary, ms) },
     );
     if (opts.once) {
-      const summaries = await scheduler.runOnce(controller.signal);
-      if (controller.signal.aborted) return 0;
+      const summaries = await scheduler.runOnce(signal);
+      if (signal.aborted) return 0;
       return report(summaries);
     }
-    await scheduler.runForever(controller.signal);
+    await scheduler.runForever(signal);
     return 0;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    clearTimeout(forced);
     await stopMetrics?.();
     await rt.close();
   }

@@ -4,6 +4,7 @@ import { ConfigError, ContrailError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { crawlCommand } from "./crawl.js";
 import { lsCommand } from "./ls.js";
+import type { Shutdown } from "./shutdown.js";
 import { sourcesCommand } from "./sources.js";
 import { verifyCommand } from "./verify.js";
 
@@ -20,7 +21,8 @@ function common(cmd: Command): Command {
     .addOption(new Option("--config <file>", "config file (default ./contrail.config.json)"));
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Runs one command line; `shutdown` is the process's signal handling, which `crawl` takes over. */
+export async function main(argv: string[], shutdown: Shutdown): Promise<number> {
   let code = 0;
   const program = new Command("contrail")
     .description("Contrail: captures public-cloud price lists into a data lake")
@@ -37,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
       .option("--once", "one cycle of every selected source, then exit (0: all captured, 1: any failed)")
       .option("--source <name>", "only this source (repeatable or comma-separated)", collect),
   ).action(async (opts: CommonOptions & { once?: boolean; source?: string[] }) => {
-    code = await crawlCommand(opts);
+    code = await crawlCommand(opts, shutdown);
   });
 
   common(

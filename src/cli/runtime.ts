@@ -4,7 +4,7 @@ import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { NodeHttpClient } from "../http/client.js";
 import { openLake } from "../lake/index.js";
-import { createLogger } from "../log/logger.js";
+import { createConsole } from "../log/logger.js";
 import type { Lake } from "../types.js";
 import { VERSION } from "../version.js";
 import type { CommonOptions } from "./main.js";
@@ -24,7 +24,7 @@ export async function openRuntime(
   const config = loadConfig({
     flags: { ...(opts.lake ? { lake: opts.lake } : {}), ...(opts.config ? { config: opts.config } : {}) },
   });
-  const log = createLogger(config.logLevel);
+  const { log, progress } = createConsole(config.logLevel);
   const lake = await openLake(config, log);
   const http = new NodeHttpClient({
     connectTimeout: config.http.connectTimeout,
@@ -35,6 +35,7 @@ export async function openRuntime(
       maxDelay: config.http.maxDelay,
     },
     log,
+    progress,
     userAgent: `contrail/${VERSION} (+https://github.com/contrail)`,
     ...(onRetry ? { onRetry } : {}),
   });

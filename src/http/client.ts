@@ -7,6 +7,7 @@ import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { abortError, ContrailError } from "../errors.js";
 import type { DownloadProgress, HttpClient, HttpRequest, HttpResponse } from "../types.js";
+import type { ProgressReporter } from "../log/progress.js";
 import { responseBody } from "./body.js";
 import { parseRetryAfter, withRetry, type RetryOptions, type RetryPolicy } from "./retry.js";
 
@@ -17,10 +18,12 @@ export interface HttpClientOptions {
   stallTimeout: number;
   retry: RetryPolicy;
   log?: Logger;
-  /** Every body's progress (see DownloadProgress), e.g. for a live line on a terminal. */
+  /** Every body's progress (see DownloadProgress), e.g. for tests and metrics. */
   onProgress?: (p: DownloadProgress) => void;
-  /** Shortest gap between two onProgress reports of one body, ms (default 1000). */
+  /** Shortest gap between two onProgress reports of one body, ms (default 250 with a reporter, else 1000). */
   progressInterval?: number;
+  /** Shows long downloads to people: a live line on a terminal, a periodic log line elsewhere (src/log/progress.ts). */
+  progress?: ProgressReporter;
   onRetry?: (label: string | undefined, err: unknown) => void;
   userAgent?: string;
 }
@@ -29,9 +32,6 @@ const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_DOC = 256 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 const REDIRECTS = [301, 302, 303, 307, 308];
-/** A long download says how it is going in the log this often (onProgress hears of it more often). */
-const LOG_PROGRESS_EVERY = 10_000;
-
 type Observe = ((err: unknown) => void) | undefined;
 
 export class NodeHttpClient implements HttpClient {
@@ -69,10 +69,14 @@ export class NodeHttpClient implements HttpClient {
         // accepts, and the capture would store the replacement characters (RFC 8259 §8.1, SPEC §6).
         text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
       } catch (err) {
-        throw new ContrailError("INVALID_JSON", `${url} did not return valid JSON (its bytes are not UTF-8)`, {
-          cause: err,
-          retryable: true,
-        });
+        throw new ContrailError(
+          "INVALID_JSON",
+          `${url} did not return valid JSON (its bytes are not UTF-8)`,
+          {
+            cause: err,
+            retryable: true,
+          },
+        );
       }
       try {
         return JSON.parse(text) as T;
@@ -142,7 +146,7 @@ export class NodeHttpClient implements HttpClient {
       ...(req.label !== undefined ? { label: req.label } : {}),
       stallTimeout: this.opts.stallTimeout,
       signal: req.signal,
-      progressInterval: this.opts.progressInterval ?? 1000,
+      progressInterval: this.opts.progressInterval ?? (this.opts.progress ? 250 : 1000),
       onProgress: this.progress(),
     });
     const accepted = (status >= 200 && status < 300) || (req.accept ?? []).includes(status);
@@ -200,21 +204,17 @@ export class NodeHttpClient implements HttpClient {
     });
   }
 
-  /** Hands every report to onProgress, and one every LOG_PROGRESS_EVERY ms per body to the log. */
+  /** Hands every report of one body to onProgress and to the progress reporter. */
   private progress(): ((p: DownloadProgress) => void) | undefined {
-    const { onProgress, log } = this.opts;
-    if (!onProgress && !log) return undefined;
-    const started = Date.now();
-    let logged = 0;
+    const { onProgress, progress } = this.opts;
+    if (!onProgress && !progress) return undefined;
+    let shown: ReturnType<ProgressReporter["start"]> | undefined;
     return (p) => {
       onProgress?.(p);
-      if (!log || p.done || Date.now() - started - logged < LOG_PROGRESS_EVERY) return;
-      logged = Date.now() - started;
-      const { label, url, bytes, total, bytesPerSecond } = p;
-      log.info(
-        { label, url, bytes, total, mbPerSec: Math.round(bytesPerSecond / 1e5) / 10 },
-        "download progress",
-      );
+      if (!progress) return;
+      shown ??= progress.start(p.label ?? p.url, p.url);
+      shown.update(p.bytes, p.total);
+      if (p.done) shown.end();
     };
   }
 }

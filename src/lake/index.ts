@@ -4,7 +4,6 @@ import type { Config } from "../config/schema.js";
 import type { Lake } from "../types.js";
 import { LocalLake } from "./local.js";
 
-
 /** Opens the lake; the S3 SDK is loaded only for an S3 lake (it costs memory and start-up time). */
 export async function openLake(config: Config, log?: Logger): Promise<Lake> {
   if (config.lake.kind === "local") return new LocalLake(config.lake.dir);

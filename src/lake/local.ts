@@ -93,9 +93,14 @@ export class LocalLake implements Lake {
     }
   }
 
-  async putIfVersion(key: string, data: Buffer | string, expected: string | null): Promise<string | undefined> {
+  async putIfVersion(
+    key: string,
+    data: Buffer | string,
+    expected: string | null,
+  ): Promise<string | undefined> {
     const newest = await this.newestGeneration(key);
-    if (expected === null ? newest !== undefined : newest === undefined || String(newest) !== expected) return undefined;
+    if (expected === null ? newest !== undefined : newest === undefined || String(newest) !== expected)
+      return undefined;
     const next = (newest ?? 0) + 1;
     const dir = this.versionsDir(key);
     const mine = join(dir, String(next));
@@ -191,10 +196,12 @@ export class LocalLake implements Lake {
   private async walk(rel: string, out: string[]): Promise<void> {
     // Only a directory that does not exist is empty: an unreadable one (EACCES, ENOTDIR, EIO) is an error, or
     // `verify` would report "0 captures" and spot windows would restart as if the lake were new.
-    const entries = await readdir(this.path(rel), { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") return [];
-      throw lakeError(err, `cannot list ${this.path(rel)}`);
-    });
+    const entries = await readdir(this.path(rel), { withFileTypes: true }).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT") return [];
+        throw lakeError(err, `cannot list ${this.path(rel)}`);
+      },
+    );
     for (const e of entries) {
       const key = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await this.walk(key, out);
@@ -203,7 +210,8 @@ export class LocalLake implements Lake {
   }
 
   private path(key: string): string {
-    if (key.split("/").some((p) => p === ".." || p === ".")) throw new ContrailError("LAKE_IO", `invalid key ${key}`);
+    if (key.split("/").some((p) => p === ".." || p === "."))
+      throw new ContrailError("LAKE_IO", `invalid key ${key}`);
     return key ? join(this.root, key.split("/").join(sep)) : this.root;
   }
 }
@@ -272,8 +280,8 @@ function isAlive(pid: number): boolean {
 function wrapIo(err: unknown, key: string): Error {
   if (err instanceof ContrailError) return err;
   const e = err as NodeJS.ErrnoException;
-  if (e.code === "ENOENT") return new ContrailError("LAKE_NOT_FOUND", `${key} is not in the lake`, { cause: err });
+  if (e.code === "ENOENT")
+    return new ContrailError("LAKE_NOT_FOUND", `${key} is not in the lake`, { cause: err });
   if (e.name === "AbortError") return abortError();
   return new ContrailError("LAKE_IO", `cannot write ${key}: ${e.message}`, { cause: err });
 }
-

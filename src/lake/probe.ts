@@ -29,8 +29,6 @@ export async function probeLake(lake: Lake, setting: string, signal?: AbortSigna
   } catch (err) {
     if (step !== "write to") await lake.delete(key).catch(() => undefined);
     if (isAbortError(err)) throw err;
-    throw new ConfigError(
-      `${setting}: cannot ${step} the lake ${lake.description}: ${errorMessage(err)}`,
-    );
+    throw new ConfigError(`${setting}: cannot ${step} the lake ${lake.description}: ${errorMessage(err)}`);
   }
 }

@@ -5,7 +5,15 @@
 import { z } from "zod";
 import { ContrailError } from "../errors.js";
 import { SOURCE_NAMES, type CheckRecord, type Lake, type Manifest, type SourceName } from "../types.js";
-import { captureKey, checkKey, isoMillis, manifestKey, manifestPrefix, statusKey, timeOfKey } from "./keys.js";
+import {
+  captureKey,
+  checkKey,
+  isoMillis,
+  manifestKey,
+  manifestPrefix,
+  statusKey,
+  timeOfKey,
+} from "./keys.js";
 
 const iso = z.iso.datetime({ offset: false, precision: 3 });
 const count = z.number().int().nonnegative();
@@ -87,7 +95,11 @@ function corrupt(what: string, key: string, why: string): ContrailError {
 }
 
 /** Reads a manifest; undefined when absent; LAKE_CORRUPT when it is not a manifest of the capture its key names. */
-export async function readManifest(lake: Lake, key: string, signal?: AbortSignal): Promise<Manifest | undefined> {
+export async function readManifest(
+  lake: Lake,
+  key: string,
+  signal?: AbortSignal,
+): Promise<Manifest | undefined> {
   const bytes = await lake.getBytes(key, signal);
   if (!bytes) return undefined;
   const m = parseRecord(manifestSchema, "manifest", key, bytes) as Manifest;

@@ -43,7 +43,10 @@ export async function repairOrphans(
       const outcome = await repairOne(lake, source, orphan, opts.signal).catch((err: unknown) => {
         if (isAbortError(err)) throw err;
         // Unreadable now (the network, a permission): not proof the object is bad; the next run tries again.
-        log.warn({ key: orphan.key, err: errorMessage(err) }, "capture without manifest: could not repair it");
+        log.warn(
+          { key: orphan.key, err: errorMessage(err) },
+          "capture without manifest: could not repair it",
+        );
         return undefined;
       });
       if (outcome === "repaired") {
@@ -51,7 +54,10 @@ export async function repairOrphans(
         log.warn({ key: orphan.key }, "capture without manifest: wrote its manifest from the object");
       } else if (outcome) {
         result.removed.push(orphan.key);
-        log.warn({ key: orphan.key, reason: outcome.invalid }, "capture without manifest: removed an invalid object");
+        log.warn(
+          { key: orphan.key, reason: outcome.invalid },
+          "capture without manifest: removed an invalid object",
+        );
       }
     }
   }

@@ -37,7 +37,7 @@ export interface S3LakeOptions {
 
 /** Attempts of a conditional PutObject that S3 answers 409 ConditionalRequestConflict (a concurrent writer). */
 const CONFLICT_ATTEMPTS = 6;
-const conflictDelay = (attempt: number) => Math.round((50 * 2 ** attempt) * (0.5 + Math.random()));
+const conflictDelay = (attempt: number) => Math.round(50 * 2 ** attempt * (0.5 + Math.random()));
 
 function statusOf(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -89,7 +89,12 @@ export class S3Lake implements Lake {
       // S3-compatible stores (MinIO, R2, Ceph, older appliances) often reject the SDK's default streaming CRC32
       // trailers (aws-chunked); send checksums only where S3 requires them. TLS guards the transfer and `contrail
       // verify` checks the stored bytes end to end against the manifest. AWS itself keeps the SDK's defaults.
-      ...(opts.endpoint ? { requestChecksumCalculation: "WHEN_REQUIRED" as const, responseChecksumValidation: "WHEN_REQUIRED" as const } : {}),
+      ...(opts.endpoint
+        ? {
+            requestChecksumCalculation: "WHEN_REQUIRED" as const,
+            responseChecksumValidation: "WHEN_REQUIRED" as const,
+          }
+        : {}),
       requestHandler: {
         connectionTimeout: opts.connectTimeout ?? 30_000,
         // An inactivity timeout: fires when S3 (or the network) stops answering mid-request or mid-response.
@@ -130,9 +135,7 @@ export class S3Lake implements Lake {
   async putStream(key: string, body: Readable, signal: AbortSignal): Promise<{ storedBytes: number }> {
     await this.ready();
     let storedBytes = 0;
-    const counted = body.pipe(
-      tap((chunk) => (storedBytes += chunk.length)),
-    );
+    const counted = body.pipe(tap((chunk) => (storedBytes += chunk.length)));
     body.on("error", (err) => counted.destroy(err));
     const upload = new Upload({
       client: this.client,
@@ -165,7 +168,11 @@ export class S3Lake implements Lake {
     }
   }
 
-  async putBytes(key: string, data: Buffer | string, opts: { ifAbsent?: boolean; signal?: AbortSignal } = {}) {
+  async putBytes(
+    key: string,
+    data: Buffer | string,
+    opts: { ifAbsent?: boolean; signal?: AbortSignal } = {},
+  ) {
     await this.ready();
     for (let attempt = 1; ; attempt++) {
       try {
@@ -196,9 +203,12 @@ export class S3Lake implements Lake {
   async getStream(key: string, signal?: AbortSignal): Promise<Readable> {
     await this.ready();
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), {
-        abortSignal: signal,
-      });
+      const res = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+        {
+          abortSignal: signal,
+        },
+      );
       return res.Body as Readable;
     } catch (err) {
       throw this.wrap(err, key, "s3:GetObject");
@@ -217,11 +227,18 @@ export class S3Lake implements Lake {
     }
   }
 
-  async getVersioned(key: string, signal?: AbortSignal): Promise<{ data: Buffer; version: string } | undefined> {
+  async getVersioned(
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<{ data: Buffer; version: string } | undefined> {
+    await this.ready();
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), {
-        abortSignal: signal,
-      });
+      const res = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+        {
+          abortSignal: signal,
+        },
+      );
       const data = Buffer.from(await res.Body!.transformToByteArray());
       return { data, version: res.ETag ?? "" };
     } catch (err) {
@@ -242,6 +259,7 @@ export class S3Lake implements Lake {
     expected: string | null,
     signal?: AbortSignal,
   ): Promise<string | undefined> {
+    await this.ready();
     try {
       const res = await this.client.send(
         new PutObjectCommand({
@@ -262,7 +280,10 @@ export class S3Lake implements Lake {
     }
   }
 
-  async *list(prefix: string, opts: { startAfter?: string; signal?: AbortSignal } = {}): AsyncIterable<LakeEntry> {
+  async *list(
+    prefix: string,
+    opts: { startAfter?: string; signal?: AbortSignal } = {},
+  ): AsyncIterable<LakeEntry> {
     await this.ready();
     try {
       const pages = paginateListObjectsV2(
@@ -315,7 +336,9 @@ export class S3Lake implements Lake {
       for (const u of res.Uploads ?? []) {
         if (!u.Key || !u.UploadId) continue;
         if (u.Initiated && Date.now() - u.Initiated.getTime() < STALE_UPLOAD_MS) continue;
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
+        await this.client.send(
+          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }),
+        );
         this.opts.log?.info({ key: u.Key }, "aborted a stale multipart upload");
       }
       if (!res.IsTruncated) return;
@@ -338,8 +361,11 @@ export class S3Lake implements Lake {
       return new ContrailError("LAKE_NOT_FOUND", `${where} is not in the lake`, { cause: err });
     }
     if (e.name === "NoSuchBucket") {
-      const doing = permission === "s3:PutObject" ? "writing" : permission === "s3:ListBucket" ? "listing" : "reading";
-      return new ContrailError("LAKE_NO_BUCKET", `bucket ${this.bucket} does not exist (${doing} ${where})`, { cause: err });
+      const doing =
+        permission === "s3:PutObject" ? "writing" : permission === "s3:ListBucket" ? "listing" : "reading";
+      return new ContrailError("LAKE_NO_BUCKET", `bucket ${this.bucket} does not exist (${doing} ${where})`, {
+        cause: err,
+      });
     }
     if (e.name === "AccessDenied" || status === 403) {
       return new ContrailError(
@@ -348,13 +374,18 @@ export class S3Lake implements Lake {
         { cause: err },
       );
     }
-    if (status === 412) return new ContrailError("LAKE_EXISTS", `${where} exists already; not overwriting it`, { cause: err });
+    if (status === 412)
+      return new ContrailError("LAKE_EXISTS", `${where} exists already; not overwriting it`, { cause: err });
     // A multipart upload that met a concurrent conditional write must be made anew: the capture's retry does that.
     if (isConditionalConflict(err))
-      return new ContrailError("LAKE_IO", `S3 error on ${where}: ConditionalRequestConflict: ${e.message ?? ""}`, {
-        cause: err,
-        retryable: true,
-      });
+      return new ContrailError(
+        "LAKE_IO",
+        `S3 error on ${where}: ConditionalRequestConflict: ${e.message ?? ""}`,
+        {
+          cause: err,
+          retryable: true,
+        },
+      );
     return new ContrailError("LAKE_IO", `S3 error on ${where}: ${e.name ?? "error"}: ${e.message ?? ""}`, {
       cause: err,
       retryable: status === undefined || status >= 500 || status === 429,

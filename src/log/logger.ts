@@ -1,5 +1,9 @@
-// JSON lines on stdout (pretty on a terminal), child loggers per source and capture, secrets redacted by config.
+// JSON lines on stdout (one line of text per event on a terminal), child loggers per source and capture,
+// secrets redacted by configuration.
 import pino, { type Logger } from "pino";
+import { PrettyDestination } from "./pretty.js";
+import { LogProgress, TtyProgress, type ProgressReporter } from "./progress.js";
+import { Terminal, type TerminalStream } from "./terminal.js";
 
 /** Paths whose values never reach a log line, wherever a careless call site puts them. */
 export const REDACT = [
@@ -23,10 +27,20 @@ export const REDACT = [
   "config.aws.credentials",
 ];
 
-export function createLogger(
+export interface Console {
+  log: Logger;
+  /** Where the HTTP client reports downloads: a live status line on a terminal, log lines otherwise. */
+  progress: ProgressReporter;
+}
+
+/**
+ * On a terminal (and not in CI): one line of text per event and live download progress. Otherwise JSON lines on
+ * stdout, for log collectors, with progress as a log line every 10 s.
+ */
+export function createConsole(
   level: string,
-  opts: { pretty?: boolean; destination?: NodeJS.WritableStream } = {},
-): Logger {
+  opts: { pretty?: boolean; destination?: TerminalStream } = {},
+): Console {
   const pretty = opts.pretty ?? (process.stdout.isTTY === true && !process.env.CI);
   const base = {
     level,
@@ -36,15 +50,21 @@ export function createLogger(
     formatters: { level: (label: string) => ({ level: label }) },
   };
   if (pretty) {
-    return pino(
-      base,
-      pino.transport({ target: "pino-pretty", options: { colorize: true, translateTime: "SYS:HH:MM:ss" } }),
-    );
+    const term = new Terminal(opts.destination ?? process.stdout);
+    return { log: pino(base, new PrettyDestination(term)), progress: new TtyProgress(term) };
   }
-  return pino(
+  const log = pino(
     base,
     (opts.destination ?? pino.destination({ dest: 1, sync: true })) as pino.DestinationStream,
   );
+  return { log, progress: new LogProgress(log) };
+}
+
+export function createLogger(
+  level: string,
+  opts: { pretty?: boolean; destination?: TerminalStream } = {},
+): Logger {
+  return createConsole(level, opts).log;
 }
 
 export type { Logger };

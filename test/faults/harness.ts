@@ -38,7 +38,7 @@ import { manifestKeys, readManifest } from "../../src/lake/records.js";
 import { S3Lake } from "../../src/lake/s3.js";
 import type { Lake, Manifest, SourceName } from "../../src/types.js";
 
-// The pinned AWS SDK's notice about future Node versions is noise in the TAP output (bin/contrail.js does the same).
+// The pinned AWS SDK's notice about future Node versions is noise in the TAP output (src/cli/entry.ts does the same).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 export type FakeAzure = Awaited<ReturnType<typeof startFakeAzure>>;

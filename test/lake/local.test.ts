@@ -14,9 +14,14 @@ test("putStream: visible only when complete; never overwrites; a failed stream l
   try {
     const lake = new LocalLake(dir);
     const signal = new AbortController().signal;
-    assert.deepEqual(await lake.putStream("A/r/1.json.gz", body("hello ", "world"), signal), { storedBytes: 11 });
+    assert.deepEqual(await lake.putStream("A/r/1.json.gz", body("hello ", "world"), signal), {
+      storedBytes: 11,
+    });
     assert.equal((await lake.getBytes("A/r/1.json.gz"))?.toString(), "hello world");
-    await assert.rejects(lake.putStream("A/r/1.json.gz", body("other"), signal), (e: ContrailError) => e.code === "LAKE_EXISTS");
+    await assert.rejects(
+      lake.putStream("A/r/1.json.gz", body("other"), signal),
+      (e: ContrailError) => e.code === "LAKE_EXISTS",
+    );
     assert.equal((await lake.getBytes("A/r/1.json.gz"))?.toString(), "hello world");
 
     const failing = new Readable({ read() {} });
@@ -30,7 +35,10 @@ test("putStream: visible only when complete; never overwrites; a failed stream l
     const slow = new Readable({ read() {} });
     slow.push(Buffer.from("partial"));
     setTimeout(() => ac.abort(), 20);
-    await assert.rejects(lake.putStream("A/r/3.json.gz", slow, ac.signal), (e: ContrailError) => e.code === "ABORTED");
+    await assert.rejects(
+      lake.putStream("A/r/3.json.gz", slow, ac.signal),
+      (e: ContrailError) => e.code === "ABORTED",
+    );
     assert.equal(existsSync(join(dir, "A/r/3.json.gz")), false);
     assert.deepEqual(filesUnder(join(dir, "_contrail/tmp")), []);
   } finally {

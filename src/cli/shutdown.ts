@@ -1,0 +1,68 @@
+// SIGINT/SIGTERM for the whole process, in one place (SPEC §6): installed by the entry point before any command is
+// loaded, handed to the command that has work to wind down as a plain object, never through a global.
+
+/** What the policy needs of a process; `process` itself, or a fake in tests. */
+export interface SignalTarget {
+  on(event: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+  off(event: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+  exit(code: number): never | void;
+}
+
+/** Told what the policy does, so that a daemon can log it; commands that only read need not listen. */
+export interface ShutdownLog {
+  stopping(signal: NodeJS.Signals): void;
+  forced(signal: NodeJS.Signals): void;
+  overdue(): void;
+}
+
+const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
+
+/**
+ * Until a command calls `windDown`, a signal exits at once with 0: nothing has been started that needs stopping
+ * (the commands that only read the lake leave nothing behind). After it, the first signal aborts `signal` and exits
+ * 0 after `graceMs` if the command is still running; a second signal exits at once with 130.
+ */
+export class Shutdown {
+  private readonly controller = new AbortController();
+  private log: ShutdownLog | undefined;
+  private overdue: NodeJS.Timeout | undefined;
+  readonly signal = this.controller.signal;
+
+  constructor(
+    private readonly proc: SignalTarget = process,
+    private readonly graceMs = 9_000,
+  ) {
+    for (const s of SIGNALS) proc.on(s, this.onSignal);
+  }
+
+  /** From now on a signal stops the command through `signal` instead of ending the process. */
+  windDown(log: ShutdownLog): AbortSignal {
+    this.log = log;
+    return this.signal;
+  }
+
+  /** Stops listening: the process is about to end on its own. */
+  dispose(): void {
+    for (const s of SIGNALS) this.proc.off(s, this.onSignal);
+    clearTimeout(this.overdue);
+  }
+
+  private readonly onSignal = (sig: NodeJS.Signals): void => {
+    if (!this.log) {
+      this.proc.exit(0);
+      return;
+    }
+    if (this.signal.aborted) {
+      this.log.forced(sig);
+      this.proc.exit(130);
+      return;
+    }
+    this.log.stopping(sig);
+    this.controller.abort(new Error(`received ${sig}`));
+    this.overdue = setTimeout(() => {
+      this.log?.overdue();
+      this.proc.exit(0);
+    }, this.graceMs);
+    this.overdue.unref();
+  };
+}
