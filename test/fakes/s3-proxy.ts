@@ -530,7 +530,6 @@ export class S3Proxy {
   }
 }
 
-
 /** ETags compare without their quotes: clients send them either way. */
 function unquote(etag: string | string[]): string {
   return String(etag).replace(/^(W\/)?"|"$/g, "");

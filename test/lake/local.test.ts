@@ -110,17 +110,21 @@ test("an unreadable lake is an error, not an empty lake: a file where a director
 
 // Node 20's recursive mkdir never settles under /proc (it retries ENOENT for ever, one core busy): the lake creates
 // its directories itself, so such a path fails at once. Root can write almost anywhere; /proc refuses even root.
-test("a lake under a path where mkdir fails oddly (/proc/...) fails at once, for every kind of write", { timeout: 10_000 }, async () => {
-  const lake = new LocalLake(`/proc/contrail-${process.pid}/lake`);
-  const t0 = Date.now();
-  await assert.rejects(lake.putBytes("_contrail/probe/x.json", "{}"), (e: ContrailError) => {
-    assert.equal(e.code, "LAKE_IO");
-    assert.match(e.message, /cannot create \/proc\/contrail-\d+: ENOENT/);
-    return true;
-  });
-  await assert.rejects(
-    lake.putStream("A/r/1.json.gz", body("x"), new AbortController().signal),
-    (e: ContrailError) => e.code === "LAKE_IO",
-  );
-  assert.ok(Date.now() - t0 < 2_000, `failed after ${Date.now() - t0} ms`);
-});
+test(
+  "a lake under a path where mkdir fails oddly (/proc/...) fails at once, for every kind of write",
+  { timeout: 10_000 },
+  async () => {
+    const lake = new LocalLake(`/proc/contrail-${process.pid}/lake`);
+    const t0 = Date.now();
+    await assert.rejects(lake.putBytes("_contrail/probe/x.json", "{}"), (e: ContrailError) => {
+      assert.equal(e.code, "LAKE_IO");
+      assert.match(e.message, /cannot create \/proc\/contrail-\d+: ENOENT/);
+      return true;
+    });
+    await assert.rejects(
+      lake.putStream("A/r/1.json.gz", body("x"), new AbortController().signal),
+      (e: ContrailError) => e.code === "LAKE_IO",
+    );
+    assert.ok(Date.now() - t0 < 2_000, `failed after ${Date.now() - t0} ms`);
+  },
+);

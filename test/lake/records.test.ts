@@ -8,7 +8,13 @@ import { dirname, join } from "node:path";
 import { ContrailError } from "../../src/errors.js";
 import { manifestKey, statusKey } from "../../src/lake/keys.js";
 import { LocalLake } from "../../src/lake/local.js";
-import { latestManifest, readCheck, readManifest, readStatus, writeManifest } from "../../src/lake/records.js";
+import {
+  latestManifest,
+  readCheck,
+  readManifest,
+  readStatus,
+  writeManifest,
+} from "../../src/lake/records.js";
 import type { Manifest } from "../../src/types.js";
 import { cleanEnv, runCli, tempDir } from "../helpers.js";
 
@@ -29,7 +35,9 @@ const manifest: Manifest = {
   crawler: { name: "contrail", version: "0.1.0" },
 };
 const corruptKey = (why: RegExp) => (e: ContrailError) =>
-  e.code === "LAKE_CORRUPT" && e.message.includes(manifestKey("AmazonEC2", "eu-west-1", AT)) && why.test(e.message);
+  e.code === "LAKE_CORRUPT" &&
+  e.message.includes(manifestKey("AmazonEC2", "eu-west-1", AT)) &&
+  why.test(e.message);
 
 function write(dir: string, key: string, text: string): void {
   mkdirSync(dirname(join(dir, key)), { recursive: true });
@@ -63,7 +71,10 @@ test("records round-trip through their schema; anything else is LAKE_CORRUPT nam
       return true;
     });
     write(dir, "_contrail/checks/AmazonEC2/eu-west-1/x.json", "[]");
-    await assert.rejects(readCheck(lake, "_contrail/checks/AmazonEC2/eu-west-1/x.json"), /corrupt check record/);
+    await assert.rejects(
+      readCheck(lake, "_contrail/checks/AmazonEC2/eu-west-1/x.json"),
+      /corrupt check record/,
+    );
   } finally {
     cleanup();
   }

@@ -22,7 +22,8 @@ function capturingLog() {
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split("\n").filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString().split("\n").filter(Boolean))
+        lines.push(JSON.parse(l) as Record<string, unknown>);
       cb();
     },
   });
@@ -34,7 +35,9 @@ test("repair: a valid orphan gets its manifest (ls and verify see it); an invali
   try {
     const lake = new LocalLake(dir);
     const now = Date.now();
-    const offer = Buffer.from(JSON.stringify({ formatVersion: "v1.0", version: "20261101000000", products: {} }));
+    const offer = Buffer.from(
+      JSON.stringify({ formatVersion: "v1.0", version: "20261101000000", products: {} }),
+    );
     const at = (msAgo: number) => new Date(now - msAgo);
     const put = async (key: string, bytes: Buffer, writtenMsAgo: number) => {
       await lake.putBytes(key, bytes);
@@ -71,7 +74,11 @@ test("repair: a valid orphan gets its manifest (ls and verify see it); an invali
     assert.equal(m.sha256, createHash("sha256").update(offer).digest("hex"));
     assert.equal(m.bytes, offer.length);
     assert.equal(m.storedBytes, gzipSync(offer).length);
-    assert.equal(m.version, "20261101000000", "the offer's version, so the next run need not download it again");
+    assert.equal(
+      m.version,
+      "20261101000000",
+      "the offer's version, so the next run need not download it again",
+    );
     assert.equal(m.items, undefined, "items unknown");
     assert.ok(m.repairedAt);
     assert.deepEqual(await verifyCapture(lake, m), { key: valid, ok: true });

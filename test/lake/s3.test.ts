@@ -30,7 +30,9 @@ describe("S3 lake on real S3 behaviour", () => {
   };
   before(async () => {
     s3 = await startS3({ buckets: ["lake", "eu-lake", "global-lake"] });
-    s3.proxy.placeBucket("eu-lake", "eu-west-1", "regional").placeBucket("global-lake", "ap-south-1", "global");
+    s3.proxy
+      .placeBucket("eu-lake", "eu-west-1", "regional")
+      .placeBucket("global-lake", "ap-south-1", "global");
   });
   after(async () => {
     for (const l of lakes) await l.close();
@@ -53,7 +55,11 @@ describe("S3 lake on real S3 behaviour", () => {
       assert.equal(stored.storedBytes, content.length);
       assert.equal(lake.region, region);
       assert.equal(await lake.putBytes("m/a.json", "{}", { ifAbsent: true }), true, "a conditional put");
-      assert.equal(await lake.putBytes("m/a.json", "{}", { ifAbsent: true }), false, "…that refuses to overwrite");
+      assert.equal(
+        await lake.putBytes("m/a.json", "{}", { ifAbsent: true }),
+        false,
+        "…that refuses to overwrite",
+      );
       const keys: string[] = [];
       for await (const e of lake.list("")) keys.push(e.key);
       assert.deepEqual(keys, ["AmazonEC2/r/1.json.gz", "m/a.json"]);
@@ -65,7 +71,9 @@ describe("S3 lake on real S3 behaviour", () => {
       const refused = seen.filter((r) => r.status === answer);
       assert.equal(refused.length, 1, `one request signed for the wrong region: ${refused.map((r) => r.op)}`);
       assert.equal(refused[0]!.op, "HeadBucket");
-      const scopes = seen.slice(1).map((r) => /\/\d{8}\/([^/]+)\/s3\//.exec(String(r.headers.authorization))?.[1]);
+      const scopes = seen
+        .slice(1)
+        .map((r) => /\/\d{8}\/([^/]+)\/s3\//.exec(String(r.headers.authorization))?.[1]);
       assert.deepEqual([...new Set(scopes)], [region], "everything after it signed for the bucket's region");
       assert.ok(seen.some((r) => r.op === "CompleteMultipartUpload" && r.status === 200));
     });
@@ -84,10 +92,17 @@ describe("S3 lake on real S3 behaviour", () => {
 
   test("409 ConditionalRequestConflict on a conditional put is retried, never taken for 'exists'", async () => {
     const lake = open("lake");
-    s3.proxy.fault({ op: "PutObject", key: "p/m/c.json" }, { kind: "s3Error", status: 409, code: "ConditionalRequestConflict" }, 2);
+    s3.proxy.fault(
+      { op: "PutObject", key: "p/m/c.json" },
+      { kind: "s3Error", status: 409, code: "ConditionalRequestConflict" },
+      2,
+    );
     assert.equal(await lake.putBytes("m/c.json", '{"c":1}', { ifAbsent: true }), true);
     assert.deepEqual(
-      s3.proxy.requestsFor("PutObject").filter((r) => r.key === "p/m/c.json").map((r) => r.status),
+      s3.proxy
+        .requestsFor("PutObject")
+        .filter((r) => r.key === "p/m/c.json")
+        .map((r) => r.status),
       [409, 409, 200],
     );
     assert.equal((await lake.getBytes("m/c.json"))?.toString(), '{"c":1}');
@@ -98,12 +113,20 @@ describe("S3 lake on real S3 behaviour", () => {
     // Another writer's conditional PutObject whose body takes its time.
     const slow = new Readable({ read() {} });
     const other = s3.client.send(
-      new PutObjectCommand({ Bucket: "lake", Key: "p/m/d.json", Body: slow, ContentLength: 9, IfNoneMatch: "*" }),
+      new PutObjectCommand({
+        Bucket: "lake",
+        Key: "p/m/d.json",
+        Body: slow,
+        ContentLength: 9,
+        IfNoneMatch: "*",
+      }),
     );
-    slow.push("{\"o\":");
+    slow.push('{"o":');
     await until(() => s3.proxy.requestsFor("PutObject").some((r) => r.key === "p/m/d.json"));
     const mine = lake.putBytes("m/d.json", '{"m":1}', { ifAbsent: true });
-    await until(() => s3.proxy.requestsFor("PutObject").some((r) => r.key === "p/m/d.json" && r.status === 409));
+    await until(() =>
+      s3.proxy.requestsFor("PutObject").some((r) => r.key === "p/m/d.json" && r.status === 409),
+    );
     slow.push("1}  ");
     slow.push(null);
     await other;
@@ -113,7 +136,11 @@ describe("S3 lake on real S3 behaviour", () => {
 
   test("a conflict that never clears fails after a bounded number of attempts, as a retryable error", async () => {
     const lake = open("lake");
-    s3.proxy.fault({ op: "PutObject", key: "p/m/e.json" }, { kind: "s3Error", status: 409, code: "ConditionalRequestConflict" }, 100);
+    s3.proxy.fault(
+      { op: "PutObject", key: "p/m/e.json" },
+      { kind: "s3Error", status: 409, code: "ConditionalRequestConflict" },
+      100,
+    );
     await assert.rejects(lake.putBytes("m/e.json", "{}", { ifAbsent: true }), (e: ContrailError) => {
       assert.equal(e.code, "LAKE_IO");
       assert.equal(e.retryable, true);
