@@ -118,11 +118,24 @@ function pageFailed(err: unknown, n: number): ContrailError {
 }
 
 /** Checks a page's shape and keeps its items' bytes. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 export function parsePage(bytes: Buffer, url: string, n: number): RetailPage {
   const where = `retail prices page ${n} (${redactUrl(url)})`;
+  let text: string;
+  try {
+    // Strictly: toString() would turn bytes that are not UTF-8 into U+FFFD, which JSON.parse accepts, and the
+    // replacement characters would be stored (RFC 8259 §8.1, SPEC §6).
+    text = UTF8.decode(bytes);
+  } catch (err) {
+    throw new ContrailError("INVALID_JSON", `${where} is not valid JSON (its bytes are not UTF-8)`, {
+      cause: err,
+      retryable: true,
+    });
+  }
   let doc: unknown;
   try {
-    doc = JSON.parse(bytes.toString("utf8"));
+    doc = JSON.parse(text);
   } catch (err) {
     // A page that does not parse is most likely an upstream glitch: worth another attempt.
     throw new ContrailError(
