@@ -210,6 +210,23 @@ function warnOnDrop(log: Logger, previous: number | undefined, items: number | u
   }
 }
 
+/**
+ * The previous capture's item total, for warnOnDrop. Only a warning depends on it, so a lake that cannot be
+ * listed (an S3 policy without s3:ListBucket, with which this source otherwise works) does not stop the capture.
+ */
+async function previousItems(ctx: RunContext): Promise<number | undefined> {
+  try {
+    return (await ctx.latest(REGION))?.items;
+  } catch (err) {
+    if (isAbortError(err) || ctx.signal.aborted) throw err;
+    ctx.log.warn(
+      { region: REGION, err: errorMessage(err) },
+      "could not read the previous capture's item count; the catalogue's size is not compared",
+    );
+    return undefined;
+  }
+}
+
 export const azureRetail: Source = {
   name: "AzureRetail",
   defaultInterval: DEFAULT_INTERVALS.AzureRetail,
@@ -222,7 +239,7 @@ export const azureRetail: Source = {
       const url = retailPricesUrl(ctx.config.azure.retailUrl);
       const settings = ctx.config.sources.AzureRetail;
       const capturedAt = new Date();
-      const previous = (await ctx.latest(REGION))?.items;
+      const previous = await previousItems(ctx);
       const concurrency = Math.max(1, settings.concurrency);
       const manifest = await ctx.capture({
         region: REGION,
