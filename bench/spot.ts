@@ -382,7 +382,7 @@ async function main(): Promise<void> {
     const regions = Number(arg("regions", "30"));
     const latency = Number(arg("latency", "100"));
     console.log(`(b) sweep: ${regions} regions × 5 pages, ${latency} ms latency per call`);
-    const { SPOT_CONCURRENCY } = await import("../src/config/load.js");
+    const { SPOT_CONCURRENCY } = await import("../src/sources/aws-spot/index.js");
     const list = arg("concurrency", `1,4,16,${SPOT_CONCURRENCY}`).split(",").map(Number);
     const results = await benchSweep(regions, latency, list);
     const serial = results.find((r) => r.concurrency === 1)?.seconds ?? NaN;

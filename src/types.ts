@@ -1,9 +1,10 @@
 // The contracts between Contrail's parts. Implementations depend on these, never on each other's internals.
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
+import type { BaseConfig, SourceSettings } from "./config/schema.js";
 
-export const SOURCE_NAMES = ["AmazonEC2", "AmazonEC2Spot", "Azure", "AzureRetail"] as const;
-export type SourceName = (typeof SOURCE_NAMES)[number];
+/** A source's name, as the registry (src/sources/index.ts) and the sources made from the config know it. */
+export type SourceName = string;
 
 /** One object in the lake, as a listing shows it. Keys are relative to the lake's root (and prefix). */
 export interface LakeEntry {
@@ -60,7 +61,7 @@ export interface Lake {
 }
 
 /** What every capture records, readable without downloading the capture (SPEC §5 Manifest). */
-export interface Manifest {
+export interface Manifest extends CaptureMeta {
   manifestVersion: 1;
   kind: "capture";
   source: SourceName;
@@ -75,13 +76,6 @@ export interface Manifest {
   bytes: number;
   /** Byte length of the stored (gzipped) object. */
   storedBytes: number;
-  urls: string[];
-  version?: string;
-  etag?: string;
-  items?: number;
-  pages?: number;
-  /** Spot history: the time window the capture covers. */
-  window?: { start: string; end: string };
   /** Set when the manifest was written by a later run from the object alone (the crawler died in between). */
   repairedAt?: string;
   crawler: { name: "contrail"; version: string };
@@ -191,8 +185,10 @@ export interface HttpClient {
 }
 
 /** Everything a source needs for one run; built by the scheduler or `crawl --once`. */
-export interface RunContext {
-  config: import("./config/schema.js").Config;
+export interface RunContext<S extends SourceSettings = SourceSettings> {
+  config: BaseConfig;
+  /** This source's settings (`sources.<Name>`): the common ones and those it declares. */
+  settings: S;
   lake: Lake;
   http: HttpClient;
   log: Logger;
@@ -211,12 +207,18 @@ export interface RunContext {
   }): Promise<CheckRecord>;
   /** Latest manifest of this source and region, if any. */
   latest(region: string): Promise<Manifest | undefined>;
-  /**
-   * Takes the lease of this region (for ctx.slot, or for "now" with `--once`) before any work on it. Refused when
-   * the slot has a capture or a check already, or another crawler is working on the region: skip it then, with the
-   * reason. The lease is renewed while the unit runs and let go by its capture or check (or at the end of the run).
-   */
-  claimUnit(region: string): Promise<UnitClaim>;
+  /** The run's unit leases: taken and let go by `runUnits` (src/sources/run-units.ts) alone. */
+  leases: UnitLeaseHandle;
+}
+
+/**
+ * The leases of a run's units (src/schedule/units.ts). A unit (a region, in ctx.slot or "now" for `--once`) is
+ * claimed before any work on it: refused when the slot has a capture or a check already, or another crawler is
+ * working on it. Its lease is renewed while the unit runs and let go when it ends: done, or released on failure.
+ */
+export interface UnitLeaseHandle {
+  claim(region: string): Promise<UnitClaim>;
+  finish(region: string, state: "done" | "released"): Promise<void>;
 }
 
 export type UnitClaim = { ok: true } | { ok: false; reason: string };
@@ -234,12 +236,4 @@ export interface CaptureArgs {
   onValues?(values: Record<string, unknown>): void;
 }
 
-export interface Source {
-  readonly name: SourceName;
-  /** Default interval in ms (SPEC §4). */
-  readonly defaultInterval: number;
-  /** Settings missing for this source to run, as the names a user sets (env var names); [] when ready. */
-  missing(config: import("./config/schema.js").Config): string[];
-  /** One run: every region of the source. Never throws for a single region's failure; reports it. */
-  run(ctx: RunContext): Promise<RegionOutcome[]>;
-}
+export type { Source } from "./sources/define.js";

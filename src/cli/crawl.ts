@@ -5,7 +5,7 @@ import { probeLake } from "../lake/probe.js";
 import { repairOrphans } from "../lake/repair.js";
 import { Metrics } from "../metrics/metrics.js";
 import { Scheduler, type RunSummary } from "../schedule/scheduler.js";
-import { selectSources } from "../sources/index.js";
+import { selectSources, settingsOf } from "../sources/index.js";
 import type { CommonOptions } from "./main.js";
 import { openRuntime } from "./runtime.js";
 import type { Shutdown } from "./shutdown.js";
@@ -49,7 +49,7 @@ export async function crawlCommand(
       log.warn({ err: errorMessage(err) }, "repair of captures without manifest failed"),
     );
     const metrics = new Metrics(
-      Object.fromEntries(selected.map((s) => [s.name, config.sources[s.name].interval])),
+      Object.fromEntries(selected.map((s) => [s.name, settingsOf(config, s).interval])),
     );
     if (config.metricsPort !== undefined) {
       const served = await metrics.serve(config.metricsPort);

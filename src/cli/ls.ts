@@ -1,27 +1,23 @@
 // `contrail ls`: captures in the lake, newest first.
-import { ConfigError } from "../errors.js";
+import type { BaseConfig } from "../config/schema.js";
 import { manifestKeys, readManifest } from "../lake/records.js";
-import { sourceByName } from "../sources/index.js";
-import { SOURCE_NAMES, type SourceName } from "../types.js";
+import { sourceNamed } from "../sources/index.js";
+import type { SourceName } from "../types.js";
 import type { CommonOptions } from "./main.js";
 import { openRuntime } from "./runtime.js";
 import { table } from "./table.js";
 
-export function sourceFilter(name: string | undefined): SourceName | undefined {
-  if (name === undefined) return undefined;
-  const found =
-    SOURCE_NAMES.find((n) => n.toLowerCase() === name.trim().toLowerCase()) ?? sourceByName(name)?.name;
-  if (!found)
-    throw new ConfigError(`--source ${JSON.stringify(name)}: expected one of ${SOURCE_NAMES.join(", ")}`);
-  return found;
+/** `--source S` of `ls` and `verify`: a source of this configuration, by its name in any case. */
+export function sourceFilter(config: BaseConfig, name: string | undefined): SourceName | undefined {
+  return name === undefined ? undefined : sourceNamed(config, name).name;
 }
 
 export async function lsCommand(
   opts: CommonOptions & { source?: string; region?: string; json?: boolean },
 ): Promise<number> {
-  const source = sourceFilter(opts.source);
   const rt = await openRuntime(opts);
   try {
+    const source = sourceFilter(rt.config, opts.source);
     const keys = await manifestKeys(rt.lake, {
       ...(source ? { source } : {}),
       ...(opts.region ? { region: opts.region } : {}),

@@ -3,7 +3,7 @@ import { formatDuration } from "../config/duration.js";
 import { SKIP } from "../schedule/units.js";
 import type { Lake, SourceName } from "../types.js";
 import { manifestKeys, readManifest, readStatus } from "../lake/records.js";
-import { SOURCES, sourceStatus } from "../sources/index.js";
+import { settingsOf, sourcesFor, sourceStatus } from "../sources/index.js";
 import type { CommonOptions } from "./main.js";
 import { openRuntime } from "./runtime.js";
 import { table } from "./table.js";
@@ -12,14 +12,14 @@ export async function sourcesCommand(opts: CommonOptions): Promise<number> {
   const rt = await openRuntime(opts);
   try {
     const rows: string[][] = [["SOURCE", "STATUS", "INTERVAL", "LATEST CAPTURE", "KEY", "LAST RUN"]];
-    for (const source of SOURCES) {
+    for (const source of sourcesFor(rt.config)) {
       const status = sourceStatus(rt.config, source);
       const [latestKey] = await manifestKeys(rt.lake, { source: source.name });
       const latest = latestKey ? await readManifest(rt.lake, latestKey) : undefined;
       rows.push([
         source.name,
         status.enabled ? "enabled" : `off: ${status.reason}`,
-        formatDuration(rt.config.sources[source.name].interval),
+        formatDuration(settingsOf(rt.config, source).interval),
         latest?.capturedAt ?? "-",
         latest?.key ?? "-",
         await lastRun(rt.lake, source.name),

@@ -47,9 +47,9 @@ export async function verifyCapture(lake: Lake, m: Manifest): Promise<VerifyResu
 }
 
 export async function verifyCommand(opts: CommonOptions & { source?: string }): Promise<number> {
-  const source = sourceFilter(opts.source);
   const rt = await openRuntime(opts);
   try {
+    const source = sourceFilter(rt.config, opts.source);
     const keys = await manifestKeys(rt.lake, source ? { source } : {});
     let bad = 0;
     for (const key of keys) {

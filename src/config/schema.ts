@@ -1,7 +1,15 @@
-// One schema for every setting: the config file's shape, the resolved Config, and each setting's env var name.
+// The settings of the crawler itself (lake, logs, HTTP, leases) and the resolved Config's type. Provider settings
+// (`aws`, `azure`) are declared in their provider folders, source settings with each source (src/sources/): the
+// Config type is inferred from those declarations, so reading a setting nobody declared does not compile.
 import { z } from "zod";
+import { DEFAULT_GZIP_LEVEL } from "../capture/gzip.js";
+import { DEFAULT_LEASE_TTL } from "../lake/leases.js";
+import type { SOURCES } from "../sources/index.js";
+import type { ProviderConfig } from "../sources/define.js";
+import type { PROVIDERS } from "../sources/providers.js";
+import type { Setting } from "./settings.js";
+import { setting, type Resolved } from "./settings.js";
 import { parseDuration } from "./duration.js";
-import type { SourceName } from "../types.js";
 
 const duration = (min = 1000) =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -16,6 +24,7 @@ const duration = (min = 1000) =>
     return ms;
   });
 
+const trimSlash = (u: string) => u.replace(/\/+$/, "");
 const httpUrl = z.string().refine((v) => /^https?:\/\/[^/]/.test(v) && URL.canParse(v), {
   message: "expected an http(s) URL such as https://host[:port]",
 });
@@ -41,84 +50,132 @@ const logLevel = z.enum(["trace", "debug", "info", "warn", "error", "fatal", "si
 const bool = z
   .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
   .transform((v) => v === true || v === "true" || v === "1");
+const nonBlank = () => z.string().trim().min(1, { message: "expected a non-empty value" });
+/** A secret: taken as it is (trimmed), never validated against a form that an error would have to quote. */
+const secret = () => z.string();
 
-const sourceBase = {
-  enabled: z.boolean().optional(),
-  interval: duration().optional(),
-  /** First wait after a failed run; doubles with each failure, capped at the interval. */
-  cooldown: duration(100).optional(),
+/** The value schemas settings are declared with. */
+export const schemas = {
+  duration,
+  httpUrl,
+  httpsUrl,
+  /** A base URL without trailing slashes, so paths can be appended. */
+  baseUrl: () => httpUrl.transform(trimSlash),
+  httpsBaseUrl: () => httpsUrl.transform(trimSlash),
+  regionList,
+  port,
+  logLevel,
+  bool,
+  nonBlank,
+  secret,
 };
 
-/** The config file (contrail.config.json): every key optional, unknown keys rejected. */
-export const fileSchema = z
-  .object({
-    lake: z.string().min(1).optional(),
-    bucket: z.string().min(1).optional(),
-    logLevel: logLevel.optional(),
-    metricsPort: port.optional(),
-    /** gzip level of stored captures, 1 (fastest) to 9 (smallest). */
-    gzipLevel: z.number().int().min(1).max(9).optional(),
-    /** How long a unit's lease lasts without renewal: what a killed crawler costs the next one (default 3m). */
-    leaseTtl: duration(1000).optional(),
-    aws: z
-      .object({
-        region: z.string().min(1).optional(),
-        s3Endpoint: httpUrl.optional(),
-        s3ForcePathStyle: bool.optional(),
-        ec2Endpoint: httpUrl.optional(),
-        pricingUrl: httpUrl.optional(),
-        regions: regionList.optional(),
-        profile: z.string().min(1).optional(),
-      })
-      .strict()
-      .optional(),
-    azure: z
-      .object({
-        tenantId: z
-          .string()
-          .regex(/^[0-9a-zA-Z.-]+$/, "expected a tenant ID (GUID or domain)")
-          .optional(),
-        clientId: z.string().min(1).optional(),
-        subscriptionId: z.string().min(1).optional(),
-        authorityHost: httpsUrl.optional(),
-        managementUrl: httpsUrl.optional(),
-        retailUrl: httpUrl.optional(),
-      })
-      .strict()
-      .optional(),
-    http: z
-      .object({
-        connectTimeout: duration(100).optional(),
-        stallTimeout: duration(100).optional(),
-        attempts: z.number().int().min(1).max(20).optional(),
-        baseDelay: duration(1).optional(),
-        maxDelay: duration(1).optional(),
-      })
-      .strict()
-      .optional(),
-    sources: z
-      .object({
-        AmazonEC2: z
-          .object({ ...sourceBase, regionDelay: duration(0).optional() })
-          .strict()
-          .optional(),
-        AmazonEC2Spot: z
-          .object({ ...sourceBase, concurrency: z.number().int().min(1).max(64).optional() })
-          .strict()
-          .optional(),
-        Azure: z.object(sourceBase).strict().optional(),
-        AzureRetail: z
-          .object({ ...sourceBase, concurrency: z.number().int().min(1).max(32).optional() })
-          .strict()
-          .optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-export type ConfigFile = z.infer<typeof fileSchema>;
+/** Top-level settings of the config file. `lake` is resolved by the loader (flag, bucket fallback, its origin). */
+export const CORE_SETTINGS = [
+  setting({
+    key: "lake",
+    env: "CONTRAIL_LAKE",
+    schema: z.string().min(1),
+    doc: "lake",
+    defaultDoc: "`./lake`; also `s3://bucket[/prefix]`, `file:///abs/path` or a path (flag `--lake`)",
+  }),
+  setting({
+    key: "bucket",
+    env: "AWS_BUCKET_NAME",
+    schema: nonBlank(),
+    doc: "bucket (original crawler)",
+    defaultDoc: "when set and no lake is given, the lake is `s3://$AWS_BUCKET_NAME`",
+  }),
+  setting({
+    key: "metricsPort",
+    env: "CONTRAIL_METRICS_PORT",
+    schema: port,
+    doc: "metrics and health port",
+    defaultDoc: "off",
+  }),
+  setting({
+    key: "logLevel",
+    env: "CONTRAIL_LOG_LEVEL",
+    schema: logLevel,
+    default: "info",
+    doc: "log level",
+  }),
+  setting({
+    key: "gzipLevel",
+    schema: z.number().int().min(1).max(9),
+    default: DEFAULT_GZIP_LEVEL,
+    doc: "gzip level of stored captures, 1 (fastest) to 9 (smallest)",
+  }),
+  setting({
+    key: "leaseTtl",
+    env: "CONTRAIL_LEASE_TTL",
+    schema: duration(1000),
+    default: DEFAULT_LEASE_TTL,
+    doc: "lease time-to-live: what a killed crawler costs the next one",
+    defaultDoc: "3m",
+  }),
+] as const;
 
-export const schemas = { duration, httpUrl, httpsUrl, regionList, port, logLevel, bool };
+/** The `http` section: one policy for every request (src/http). */
+export const HTTP_SETTINGS = [
+  setting({
+    key: "connectTimeout",
+    schema: duration(100),
+    default: 30_000,
+    doc: "HTTP connect timeout",
+    defaultDoc: "30s",
+  }),
+  setting({
+    key: "stallTimeout",
+    schema: duration(100),
+    default: 60_000,
+    doc: "HTTP body stall timeout",
+    defaultDoc: "60s",
+  }),
+  setting({
+    key: "attempts",
+    schema: z.number().int().min(1).max(20),
+    default: 5,
+    doc: "HTTP attempts per request",
+  }),
+  setting({
+    key: "baseDelay",
+    schema: duration(1),
+    default: 1000,
+    doc: "first retry delay (doubles, jittered)",
+    defaultDoc: "1s",
+  }),
+  setting({
+    key: "maxDelay",
+    schema: duration(1),
+    default: 60_000,
+    doc: "longest retry delay",
+    defaultDoc: "60s",
+  }),
+] as const;
+
+/** The settings every source has under `sources.<Name>`, besides its own. */
+export const SOURCE_BASE_SETTINGS = [
+  setting({
+    key: "enabled",
+    schema: z.boolean(),
+    doc: "enable or disable the source",
+    defaultDoc: "enabled when its needs are met",
+  }),
+  setting({
+    key: "interval",
+    schema: duration(),
+    doc: "the source's interval (its slots)",
+    defaultDoc: "its default interval",
+  }),
+  /** First wait after a failed run; doubles with each failure, capped at the interval. */
+  setting({
+    key: "cooldown",
+    schema: duration(100),
+    doc: "first wait after a failed run (doubles, capped at the interval)",
+    defaultDoc: "2m",
+  }),
+] as const satisfies readonly Setting[];
 
 export interface SourceSettings {
   /** undefined: enabled when its needs are met. */
@@ -127,58 +184,30 @@ export interface SourceSettings {
   cooldown: number;
 }
 
-export interface Config {
+/** The crawler's own settings, resolved. */
+export type CoreConfig = Omit<Resolved<typeof CORE_SETTINGS>, "lake"> & {
   /** Normalised: `s3://bucket[/prefix]` or an absolute directory path. */
   lake: { kind: "s3"; bucket: string; prefix: string } | { kind: "local"; dir: string };
   lakeUrl: string;
   /** The setting that chose the lake (`--lake`, `CONTRAIL_LAKE`, `lake`, `AWS_BUCKET_NAME`): named in lake errors. */
   lakeFrom: string;
-  logLevel: z.infer<typeof logLevel>;
-  metricsPort: number | undefined;
-  gzipLevel: number;
-  /** Lease time-to-live in ms; the holder renews every third of it (src/schedule/units.ts). */
-  leaseTtl: number;
-  aws: {
-    region: string;
-    s3Endpoint: string | undefined;
-    s3ForcePathStyle: boolean;
-    ec2Endpoint: string | undefined;
-    pricingUrl: string;
-    /** Spot regions; undefined: every region of the EC2 price-list region index. */
-    regions: string[] | undefined;
-    profile: string | undefined;
-    /** Explicit keys from the environment; undefined: the SDK's default credential chain. */
-    credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
-    /** Whether anything suggests the default chain can find credentials (env, profile, container or web identity). */
-    credentialsHint: boolean;
-  };
-  azure: {
-    tenantId: string | undefined;
-    clientId: string | undefined;
-    clientSecret: string | undefined;
-    subscriptionId: string | undefined;
-    authorityHost: string;
-    managementUrl: string;
-    retailUrl: string;
-  };
-  http: {
-    connectTimeout: number;
-    stallTimeout: number;
-    attempts: number;
-    baseDelay: number;
-    maxDelay: number;
-  };
-  sources: {
-    AmazonEC2: SourceSettings & { regionDelay: number };
-    AmazonEC2Spot: SourceSettings & { concurrency: number };
-    Azure: SourceSettings;
-    AzureRetail: SourceSettings & { concurrency: number };
-  } & Record<SourceName, SourceSettings>;
-}
-
-export const DEFAULT_INTERVALS: Record<SourceName, number> = {
-  AmazonEC2: 12 * 3_600_000,
-  AmazonEC2Spot: 60 * 60_000,
-  Azure: 60 * 60_000,
-  AzureRetail: 24 * 3_600_000,
+  http: Resolved<typeof HTTP_SETTINGS>;
 };
+
+/** Each provider's section (`aws`, `azure`), as its folder declares it. */
+export type ProviderConfigs = { [P in (typeof PROVIDERS)[number] as P["key"]]: ProviderConfig<P> };
+
+/** What a source sees of the configuration: everything but the other sources' settings. */
+export type BaseConfig = CoreConfig & ProviderConfigs;
+
+type StaticSource = (typeof SOURCES)[number];
+
+/**
+ * Every source's settings: the registry's sources by name, with their own settings' types; sources made at config
+ * time (e.g. from `aws.services`) have at least the common ones.
+ */
+export type SourcesConfig = {
+  [S in StaticSource as S["name"]]: SourceSettings & Resolved<S["settings"]>;
+} & Record<string, SourceSettings>;
+
+export type Config = BaseConfig & { sources: SourcesConfig };

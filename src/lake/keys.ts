@@ -4,6 +4,9 @@ import type { SourceName } from "../types.js";
 
 export const META = "_contrail";
 
+/** What a source name may be: one key segment, never `_contrail` (SPEC §4's names and AWS service codes fit). */
+export const SOURCE_NAME = /^[A-Za-z][A-Za-z0-9._-]*$/;
+
 export function isoMillis(d: Date): string {
   return d.toISOString();
 }
@@ -36,12 +39,6 @@ export function checkKey(source: SourceName, region: string, checkedAt: Date): s
 export function timeOfKey(key: string): Date | undefined {
   const m = /(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\.json(\.gz)?$/.exec(key);
   return m ? new Date(m[1]!) : undefined;
-}
-
-/** Source and region of a manifest or check key. */
-export function partsOfMetaKey(key: string): { source: string; region: string } | undefined {
-  const m = /^_contrail\/(?:manifests|checks)\/([^/]+)\/([^/]+)\/[^/]+$/.exec(key);
-  return m ? { source: m[1]!, region: m[2]! } : undefined;
 }
 
 /** The outcome of a source's latest run (last writer wins): `_contrail/status/<Source>.json`. */

@@ -5,8 +5,8 @@
 import { z } from "zod";
 import { ContrailError, errorMessage } from "../errors.js";
 import { sleep } from "../http/retry.js";
-import { SOURCE_NAMES, type Lake, type SourceName } from "../types.js";
-import { META } from "./keys.js";
+import { type Lake, type SourceName } from "../types.js";
+import { META, SOURCE_NAME } from "./keys.js";
 
 /**
  * Three minutes: long enough that a renewal every minute survives a slow or retried lake write and clocks a minute
@@ -18,10 +18,11 @@ export const DEFAULT_LEASE_TTL = 180_000;
 const CONFLICT_ATTEMPTS = 4;
 
 const iso = z.iso.datetime();
+const sourceName = z.string().regex(SOURCE_NAME);
 
 export const leaseSchema = z.object({
   leaseVersion: z.literal(1),
-  source: z.enum(SOURCE_NAMES),
+  source: sourceName,
   region: z.string().min(1),
   /** The crawler: host, pid and a random suffix. */
   owner: z.string().min(1),

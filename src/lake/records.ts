@@ -4,26 +4,29 @@
 // never a stack trace and never a silent "nothing there".
 import { z } from "zod";
 import { ContrailError } from "../errors.js";
-import { SOURCE_NAMES, type CheckRecord, type Lake, type Manifest, type SourceName } from "../types.js";
+import { type CheckRecord, type Lake, type Manifest, type SourceName } from "../types.js";
 import {
   captureKey,
   checkKey,
   isoMillis,
   manifestKey,
   manifestPrefix,
+  SOURCE_NAME,
   statusKey,
   timeOfKey,
 } from "./keys.js";
 
 const iso = z.iso.datetime({ offset: false, precision: 3 });
 const count = z.number().int().nonnegative();
+/** Any source's name: records of a source this crawler no longer runs (an `aws.services` entry removed) still read. */
+const sourceName = z.string().regex(SOURCE_NAME);
 const crawler = z.looseObject({ name: z.literal("contrail"), version: z.string() });
 
 // Loose objects: a record written by a newer Contrail keeps the fields this one does not know (`ls --json`).
 export const manifestSchema = z.looseObject({
   manifestVersion: z.literal(1),
   kind: z.literal("capture"),
-  source: z.enum(SOURCE_NAMES),
+  source: sourceName,
   region: z.string().min(1),
   key: z.string().min(1),
   capturedAt: iso,
@@ -44,7 +47,7 @@ export const manifestSchema = z.looseObject({
 export const checkSchema = z.looseObject({
   manifestVersion: z.literal(1),
   kind: z.literal("check"),
-  source: z.enum(SOURCE_NAMES),
+  source: sourceName,
   region: z.string().min(1),
   checkedAt: iso,
   sameAs: z.string().min(1),
@@ -55,7 +58,7 @@ export const checkSchema = z.looseObject({
 });
 
 export const runStatusSchema = z.looseObject({
-  source: z.enum(SOURCE_NAMES),
+  source: sourceName,
   startedAt: iso,
   finishedAt: iso,
   error: z.string().optional(),
@@ -144,14 +147,15 @@ export interface ManifestFilter {
   region?: string;
 }
 
-/** Keys of every manifest matching the filter, newest first (by capture time, then key). */
+/** Keys of every manifest matching the filter, newest first (by capture time, then key): of any source in the lake. */
 export async function manifestKeys(lake: Lake, filter: ManifestFilter = {}): Promise<string[]> {
-  const sources = filter.source ? [filter.source] : [...SOURCE_NAMES];
   const keys: string[] = [];
-  for (const source of sources) {
-    for await (const e of lake.list(manifestPrefix(source, filter.region))) {
-      if (timeOfKey(e.key)) keys.push(e.key);
-    }
+  const prefix = filter.source ? manifestPrefix(filter.source, filter.region) : manifestPrefix();
+  for await (const e of lake.list(prefix)) {
+    // `_contrail/manifests/<Source>/<region>/<capturedAt>.json`
+    const region = e.key.slice(prefix.length).split("/").at(-2);
+    if (filter.region !== undefined && !filter.source && region !== filter.region) continue;
+    if (timeOfKey(e.key)) keys.push(e.key);
   }
   return keys.sort((a, b) => timeOfKey(b)!.getTime() - timeOfKey(a)!.getTime() || (a < b ? 1 : -1));
 }

@@ -6,6 +6,9 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { ContrailError } from "../errors.js";
 import { latestManifest } from "../lake/records.js";
+import type { Setting } from "../config/settings.js";
+import type { SettingsOf, SourceDef } from "../sources/define.js";
+import { settingsOf } from "../sources/index.js";
 import type { HttpClient, Lake, RunContext, Source, SourceName } from "../types.js";
 import { UnitLeases } from "./units.js";
 
@@ -19,13 +22,13 @@ export interface ContextDeps {
   onRetry?: (source: SourceName, region: string, err: unknown) => void;
 }
 
-export function makeContext(
+export function makeContext<L extends readonly Setting[]>(
   deps: ContextDeps,
-  source: Source,
+  source: SourceDef<string, L>,
   signal: AbortSignal,
   slot?: { start: Date; end: Date },
   units: UnitLeases = unitLeases(deps, source, signal, slot),
-): RunContext {
+): RunContext<SettingsOf<L>> {
   const log = deps.log.child({ source: source.name });
   const { lake } = deps;
   const retry = {
@@ -41,7 +44,9 @@ export function makeContext(
       : undefined;
   };
   return {
-    config: deps.config as Config,
+    config: deps.config,
+    // The loader resolved this source's declared settings: the type its run was declared with.
+    settings: settingsOf(deps.config, source) as SettingsOf<L>,
     lake,
     http: deps.http.observed ? deps.http.observed((err) => deps.onRetry?.(source.name, "", err)) : deps.http,
     log,
@@ -61,7 +66,6 @@ export function makeContext(
           },
           args,
         );
-        await units.finish(args.region, "done");
         return manifest;
       } catch (err) {
         throw lostLease(args.region, err) ?? err;
@@ -70,19 +74,17 @@ export function makeContext(
     recordCheck: async (args) => {
       const lost = lostLease(args.region);
       if (lost) throw lost;
-      const check = await recordCheck({ lake, source: source.name, log }, args);
-      await units.finish(args.region, "done");
-      return check;
+      return recordCheck({ lake, source: source.name, log }, args);
     },
     latest: (region) => latestManifest(lake, source.name, region, signal),
-    claimUnit: (region) => units.claim(region),
+    leases: units,
   };
 }
 
 /** The leases of one run of `source`: in `slot`, or "now" for --once. */
 export function unitLeases(
   deps: ContextDeps,
-  source: Source,
+  source: Pick<Source, "name">,
   signal: AbortSignal,
   slot?: { start: Date; end: Date },
 ): UnitLeases {

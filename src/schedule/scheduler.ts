@@ -4,6 +4,7 @@ import { sleep } from "../http/retry.js";
 import { writeStatus as writeLakeStatus, type RunStatus } from "../lake/records.js";
 import type { Lake } from "../types.js";
 import type { RegionOutcome, Source, SourceName } from "../types.js";
+import { settingsOf } from "../sources/index.js";
 import { makeContext, unitLeases, type ContextDeps } from "./context.js";
 
 export interface Slot {
@@ -60,7 +61,7 @@ export class Scheduler {
   }
 
   private async loop(source: Source, signal: AbortSignal): Promise<void> {
-    const settings = this.deps.config.sources[source.name];
+    const settings = settingsOf(this.deps.config, source);
     const log = this.deps.log.child({ source: source.name });
     let failures = 0;
     while (!signal.aborted) {
@@ -108,8 +109,6 @@ export class Scheduler {
         ctx.log.error({ err: errorMessage(err) }, "run failed");
       }
       summary = { source: source.name, outcomes: [], error: err as Error };
-    } finally {
-      await units.finishAll();
     }
     if (units.heldElsewhereUntil !== undefined) summary.recheckAt = units.heldElsewhereUntil;
     this.events.onRunEnd?.(summary, Date.now() - started);

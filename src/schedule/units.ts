@@ -39,7 +39,7 @@ const RELEASE_TIMEOUT_MS = 5000;
 
 /** Why a unit was skipped: the routine reasons of a schedule shared by several crawlers, not problems. */
 export const SKIP = {
-  doneInSlot: "done in this slot",
+  slotRecorded: "done in this slot",
   heldElsewhere: "another crawler is working on it",
   doneElsewhere: "captured by another crawler during this run",
 } as const;
@@ -83,7 +83,7 @@ export class UnitLeases {
     const { lake, source, slot, signal } = this.opts;
     const looked = Date.now();
     if (slot && (await recordedInSlot(lake, source, region, slot, signal)))
-      return { ok: false, reason: SKIP.doneInSlot };
+      return { ok: false, reason: SKIP.slotRecorded };
     const got = await acquireLease(
       lake,
       leaseKey(source, region),
@@ -109,7 +109,7 @@ export class UnitLeases {
       (await recordedInSlot(lake, source, region, slot, signal))
     ) {
       await this.finish(region, "done");
-      return { ok: false, reason: SKIP.doneInSlot };
+      return { ok: false, reason: SKIP.slotRecorded };
     }
     return { ok: true };
   }

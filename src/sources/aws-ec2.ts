@@ -1,8 +1,12 @@
 // AmazonEC2: every region's EC2 offer file from the public AWS Price List bulk API (SPEC §4), byte for byte.
-import { ContrailError, errorMessage, isAbortError } from "../errors.js";
-import { sleep } from "../http/retry.js";
-import type { HttpClient, JsonShape, Manifest, RegionOutcome, RunContext, Source } from "../types.js";
-import { DEFAULT_INTERVALS } from "../config/schema.js";
+import { schemas } from "../config/schema.js";
+import { setting } from "../config/settings.js";
+import { ContrailError } from "../errors.js";
+import type { HttpClient, JsonShape, Manifest, RunContext } from "../types.js";
+import { defineSource } from "./define.js";
+import { runUnits, type Unit, type UnitResult } from "./run-units.js";
+
+const HOUR = 3_600_000;
 
 export const OFFER_SHAPE: JsonShape = {
   root: "object",
@@ -47,81 +51,78 @@ export function versionOfUrl(url: string): string | undefined {
 
 class NotModified extends Error {}
 
-export const amazonEc2: Source = {
+export const amazonEc2 = defineSource({
   name: "AmazonEC2",
-  defaultInterval: DEFAULT_INTERVALS.AmazonEC2,
+  summary: "every region's EC2 offer file from the AWS Price List bulk API",
+  unit: "the region code (`eu-west-1`)",
+  needs: "nothing",
+  defaultInterval: 12 * HOUR,
+  settings: [
+    setting({
+      key: "regionDelay",
+      schema: schemas.duration(0),
+      default: 10_000,
+      doc: "AmazonEC2 pause between regions",
+      defaultDoc: "10s",
+    }),
+  ],
   missing: () => [],
 
-  async run(ctx: RunContext): Promise<RegionOutcome[]> {
+  async run(ctx) {
     const { pricingUrl } = ctx.config.aws;
-    const regions = await fetchRegionIndex(ctx.http, pricingUrl, ctx.signal);
-    const outcomes: RegionOutcome[] = [];
-    let downloaded = false;
-    for (const { regionCode: region, currentVersionUrl } of regions) {
-      if (ctx.signal.aborted) break;
-      const url = new URL(currentVersionUrl, `${pricingUrl}/`).toString();
-      let latest: Manifest | undefined;
-      // The offer is the one the latest capture holds: record the check, download nothing.
-      const unchanged = async (held: Manifest) => {
-        const check = await ctx.recordCheck({
-          region,
-          sameAs: held.key,
-          ...(held.version ? { version: held.version } : {}),
-          ...(held.etag ? { etag: held.etag } : {}),
-          urls: [url],
-        });
-        outcomes.push({ region, status: "unchanged", check });
-      };
-      try {
-        const claim = await ctx.claimUnit(region);
-        if (!claim.ok) {
-          outcomes.push({ region, status: "skipped", reason: claim.reason });
-          continue;
-        }
-        const version = versionOfUrl(currentVersionUrl);
-        latest = await ctx.latest(region);
-        if (latest && version !== undefined && latest.version === version) {
-          await unchanged(latest);
-          continue;
-        }
-        // Regions are fetched one after another, a pause apart, to be gentle with the price-list host.
-        if (downloaded) await sleep(ctx.config.sources.AmazonEC2.regionDelay, ctx.signal);
-        downloaded = true;
-        const etag = latest?.etag;
-        const manifest = await ctx.capture({
-          region,
-          capturedAt: new Date(),
-          shape: OFFER_SHAPE,
-          open: async (signal) => {
-            const res = await ctx.http.request({
-              url,
-              signal,
-              label: region,
-              accept: [304],
-              // The index was just read: AWS publishes it before every file it lists is reachable, so a 404 here is
-              // most likely that race, and retried like a 503 (a file still missing after that fails the region).
-              retryOn: [404],
-              ...(etag ? { headers: { "if-none-match": etag } } : {}),
-            });
-            if (res.status === 304) {
-              res.body.resume();
-              throw new NotModified();
-            }
-            return { body: res.body, meta: { urls: [url], version, etag: res.headers.etag } };
-          },
-        });
-        outcomes.push({ region, status: "captured", manifest });
-      } catch (err) {
-        // A 304 answers only a request that carried the latest capture's ETag, so `latest` is set.
-        if (err instanceof NotModified && latest) {
-          await unchanged(latest);
-          continue;
-        }
-        if (isAbortError(err) || ctx.signal.aborted) throw err;
-        ctx.log.error({ region, err: errorMessage(err) }, "capture failed");
-        outcomes.push({ region, status: "failed", error: err as Error });
-      }
-    }
-    return outcomes;
+    const index = await fetchRegionIndex(ctx.http, pricingUrl, ctx.signal);
+    const urls = new Map(index.map((r) => [r.regionCode, r.currentVersionUrl]));
+    // Regions are fetched one after another, a pause apart, to be gentle with the price-list host.
+    return runUnits(ctx, [...urls.keys()], { pause: ctx.settings.regionDelay }, (unit) =>
+      captureOffer(ctx, unit, urls.get(unit.region)!),
+    );
   },
-};
+});
+
+/** One region's offer file: a check when its version (or ETag) is the latest capture's, else a capture. */
+async function captureOffer(ctx: RunContext, unit: Unit, currentVersionUrl: string): Promise<UnitResult> {
+  const { region } = unit;
+  const url = new URL(currentVersionUrl, `${ctx.config.aws.pricingUrl}/`).toString();
+  // The offer is the one the latest capture holds: record the check, download nothing.
+  const unchanged = (held: Manifest) =>
+    ctx.recordCheck({
+      region,
+      sameAs: held.key,
+      ...(held.version ? { version: held.version } : {}),
+      ...(held.etag ? { etag: held.etag } : {}),
+      urls: [url],
+    });
+  const version = versionOfUrl(currentVersionUrl);
+  const latest = await ctx.latest(region);
+  if (latest && version !== undefined && latest.version === version) return unchanged(latest);
+  await unit.beforeDownload();
+  const etag = latest?.etag;
+  try {
+    return await ctx.capture({
+      region,
+      capturedAt: new Date(),
+      shape: OFFER_SHAPE,
+      open: async (signal) => {
+        const res = await ctx.http.request({
+          url,
+          signal,
+          label: region,
+          accept: [304],
+          // The index was just read: AWS publishes it before every file it lists is reachable, so a 404 here is
+          // most likely that race, and retried like a 503 (a file still missing after that fails the region).
+          retryOn: [404],
+          ...(etag ? { headers: { "if-none-match": etag } } : {}),
+        });
+        if (res.status === 304) {
+          res.body.resume();
+          throw new NotModified();
+        }
+        return { body: res.body, meta: { urls: [url], version, etag: res.headers.etag } };
+      },
+    });
+  } catch (err) {
+    // A 304 answers only a request that carried the latest capture's ETag, so `latest` is set.
+    if (err instanceof NotModified && latest) return unchanged(latest);
+    throw err;
+  }
+}

@@ -1,16 +1,42 @@
-// The registry of sources, in SPEC §4 order.
+// The registry of sources, in SPEC §4 order: adding a source is its folder and one line here. Config, `contrail
+// sources`, `--source`, `ls`, the docs' tables and the fault suite are all built from this list.
+import type { BaseConfig, Config, SourceSettings } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
-import type { Config } from "../config/schema.js";
-import { SOURCE_NAMES, type Source, type SourceName } from "../types.js";
 import { amazonEc2 } from "./aws-ec2.js";
 import { amazonEc2Spot } from "./aws-spot/index.js";
 import { azure } from "./azure/ratecard.js";
 import { azureRetail } from "./azure/retail.js";
+import type { Source, SourceFactory } from "./define.js";
 
-export const SOURCES: Source[] = [amazonEc2, amazonEc2Spot, azure, azureRetail];
+export const SOURCES = [amazonEc2, amazonEc2Spot, azure, azureRetail] as const;
 
-export function sourceByName(name: string): Source | undefined {
-  return SOURCES.find((s) => s.name.toLowerCase() === name.trim().toLowerCase());
+/** Sources made from the configuration (issue 11: one per service code of `aws.services`). */
+export const FACTORIES: readonly SourceFactory[] = [];
+
+/** Every source of a configuration: the registry's, then those its factories make. */
+export function sourcesFor(config: BaseConfig): Source[] {
+  return [...SOURCES, ...FACTORIES.flatMap((make) => make(config))];
+}
+
+export function sourceByName(config: BaseConfig, name: string): Source | undefined {
+  return sourcesFor(config).find((s) => s.name.toLowerCase() === name.trim().toLowerCase());
+}
+
+/** A source's resolved settings (the loader resolves them for every source of the configuration). */
+export function settingsOf(config: Config, source: Source): SourceSettings {
+  const settings = config.sources[source.name];
+  if (!settings) throw new Error(`no settings resolved for source ${source.name}`);
+  return settings;
+}
+
+/** `--source NAME`: the source of that name (case-insensitive), or a ConfigError listing every name. */
+export function sourceNamed(config: BaseConfig, name: string, flag = "--source"): Source {
+  const source = sourceByName(config, name);
+  if (!source) {
+    const names = sourcesFor(config).map((s) => s.name);
+    throw new ConfigError(`${flag} ${JSON.stringify(name)}: expected one of ${names.join(", ")}`);
+  }
+  return source;
 }
 
 export interface SourceStatus {
@@ -21,10 +47,10 @@ export interface SourceStatus {
 }
 
 export function sourceStatus(config: Config, source: Source): SourceStatus {
-  const setting = config.sources[source.name].enabled;
-  if (setting === false)
+  const settings = settingsOf(config, source);
+  if (settings.enabled === false)
     return { source, enabled: false, reason: `disabled by sources.${source.name}.enabled` };
-  const missing = source.missing(config);
+  const missing = source.missing(config, settings);
   if (missing.length > 0) return { source, enabled: false, reason: `needs ${missing.join(", ")}` };
   return { source, enabled: true };
 }
@@ -39,7 +65,7 @@ export function selectSources(
     .map((n) => n.trim())
     .filter(Boolean);
   if (wanted.length === 0) {
-    const statuses = SOURCES.map((s) => sourceStatus(config, s));
+    const statuses = sourcesFor(config).map((s) => sourceStatus(config, s));
     return {
       selected: statuses.filter((s) => s.enabled).map((s) => s.source),
       off: statuses.filter((s) => !s.enabled),
@@ -47,10 +73,7 @@ export function selectSources(
   }
   const selected: Source[] = [];
   for (const name of wanted) {
-    const source = sourceByName(name);
-    if (!source) {
-      throw new ConfigError(`--source ${JSON.stringify(name)}: expected one of ${SOURCE_NAMES.join(", ")}`);
-    }
+    const source = sourceNamed(config, name);
     const status = sourceStatus(config, source);
     if (!status.enabled)
       throw new ConfigError(`--source ${source.name}: this source is off (${status.reason})`);
@@ -59,4 +82,4 @@ export function selectSources(
   return { selected, off: [] };
 }
 
-export type { SourceName };
+export type { Source };

@@ -3,14 +3,14 @@
 // the capture fails and nothing is stored, on both lake kinds. Each case is one that the old check accepted.
 // Run: NODE_EXTRA_CA_CERTS=test/fakes/tls/cert.pem node --import tsx --test test/faults/bad-utf8.test.ts
 import { describe, test } from "node:test";
-import type { SourceName } from "../../src/types.js";
-import { LAKES, PERSISTENT, bodyFault, useHarness } from "./harness.js";
+import { LAKES, PERSISTENT, SOURCES, bodyFault, useHarness } from "./harness.js";
+import { KITS } from "./kits.js";
 
 /**
  * The sources whose bodies are JSON. AmazonEC2Spot's is the EC2 Query API's XML, parsed by the AWS SDK: no
  * JSON check of ours sees its bytes.
  */
-const JSON_SOURCES: readonly SourceName[] = ["AmazonEC2", "Azure", "AzureRetail"];
+const JSON_SOURCES = SOURCES.filter((s) => KITS[s].body === "json");
 
 const DAMAGE: [string, number[], RegExp][] = [
   [

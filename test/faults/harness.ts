@@ -15,9 +15,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { FakeAwsPricing, type ProductInput } from "../fakes/aws-pricing.js";
-import { expectedCapabilities, startFakeAzure } from "../fakes/azure.js";
-import { FakeEc2 } from "../fakes/ec2.js";
+import type { ProductInput } from "../fakes/aws-pricing.js";
 import { startS3, type FakeS3 } from "../fakes/s3.js";
 import { TLS_CERT_PATH, type Fault, type FakeServer } from "../fakes/server.js";
 import {
@@ -31,44 +29,39 @@ import {
   writeConfig,
   type CliResult,
 } from "../helpers.js";
-import { expectedIds, history, idOf, type SpotJson } from "../sources/spot-helpers.js";
 import { verifyCapture } from "../../src/cli/verify.js";
 import { LocalLake } from "../../src/lake/local.js";
 import { manifestKeys, readManifest } from "../../src/lake/records.js";
 import { S3Lake } from "../../src/lake/s3.js";
-import type { Lake, Manifest, SourceName } from "../../src/types.js";
+import type { Lake, Manifest } from "../../src/types.js";
+import type { FakeKit, SourceKit } from "./kit.js";
+import { FAKES, KITS, type Fakes, type KitSource } from "./kits.js";
 
 // The pinned AWS SDK's notice about future Node versions is noise in the TAP output (src/cli/entry.ts does the same).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-export type FakeAzure = Awaited<ReturnType<typeof startFakeAzure>>;
+export type { Fakes, KitSource };
+export type { FakeAzure } from "../fakes/azure.kit.js";
 export type LakeKind = "local" | "s3";
 
-export const SOURCES: readonly SourceName[] = ["AmazonEC2", "AmazonEC2Spot", "Azure", "AzureRetail"];
+/** Every source of the registry, each with its kit (test/faults/kits.ts). */
+export const SOURCES = Object.keys(KITS) as KitSource[];
 export const LAKES: readonly LakeKind[] = ["local", "s3"];
-/** The one region each source captures in this suite (the pricing fake lists only us-east-1; spot asks for one). */
-export const REGION: Record<SourceName, string> = {
-  AmazonEC2: "us-east-1",
-  AmazonEC2Spot: "eu-west-1",
-  Azure: "US",
-  AzureRetail: "global",
-};
+/** The one region each source captures in this suite. */
+export const REGION = byKit((k) => k.region);
+/** A few bytes into each source's body: well inside it, past the status line and headers. */
+export const CUT_AT = byKit((k) => k.cutAt);
 /** A fault that applies to every matching request until the harness clears it after the scenario. */
 export const PERSISTENT = 10_000;
 export const BUCKET = "lake";
 
-/** Fast retries and a short stall timeout, so a failing scenario fails in about a second. */
+/** Fast retries and a short stall timeout, so a failing scenario fails in about a second; each kit's settings. */
 export const BASE_CONFIG = {
   http: { attempts: 3, baseDelay: "10ms", maxDelay: "100ms", connectTimeout: "5s", stallTimeout: "500ms" },
-  sources: { AmazonEC2: { regionDelay: "0s" }, AzureRetail: { concurrency: 2 } },
+  sources: Object.fromEntries(
+    Object.entries(KITS).flatMap(([name, k]: [string, SourceKit]) => (k.config ? [[name, k.config]] : [])),
+  ) as Record<string, Record<string, unknown>>,
 };
-
-export interface Fakes {
-  pricing: FakeAwsPricing;
-  ec2: FakeEc2;
-  azure: FakeAzure;
-  s3: FakeS3;
-}
 
 /** A lake of one scenario: a fresh directory or a fresh prefix of the S3 bucket. */
 export interface LakeHandle {
@@ -88,7 +81,7 @@ export interface LakeHandle {
 }
 
 export interface ScenarioOptions {
-  source: SourceName;
+  source: KitSource;
   lake: LakeKind;
   /** Sets the faults (and anything else) up before the run. */
   inject?: (f: Fakes) => void | Promise<void>;
@@ -137,9 +130,6 @@ export interface Harness {
   checkLake(lake: LakeHandle, cwd: string, env: NodeJS.ProcessEnv, opts?: { cli?: boolean }): Promise<void>;
 }
 
-const SPOT_REGION = REGION.AmazonEC2Spot;
-const HOUR = 3_600_000;
-
 /** Registers before/after hooks in the calling test file: the fakes start once and stop at the end. */
 export function useHarness(family: string): Harness {
   let fakes: Fakes | undefined;
@@ -147,24 +137,21 @@ export function useHarness(family: string): Harness {
   let n = 0;
 
   before(async () => {
-    const pricing = new FakeAwsPricing({ regions: ["us-east-1"], products: 12 });
-    const ec2 = new FakeEc2();
-    const now = Date.now();
-    ec2.setHistory(SPOT_REGION, history(SPOT_REGION, new Date(now - 2 * HOUR), new Date(now), 15));
-    const [azure, s3] = await Promise.all([
-      startFakeAzure({ arm: { meters: 300, skus: 30 }, retail: { pageSize: 7, items: 40 } }),
+    const [s3, ...started] = await Promise.all([
       startS3({ buckets: [BUCKET] }),
-      pricing.start(),
-      ec2.start(),
+      ...fakeKits().map(([, kit]) => kit.start()),
     ]);
-    fakes = { pricing, ec2, azure, s3 };
+    fakes = {
+      s3,
+      ...Object.fromEntries(fakeKits().map(([name], i) => [name, started[i]])),
+    } as Fakes;
     work = tempDir(`contrail-faults-${family}-`);
   });
 
   after(async () => {
     if (fakes) {
-      const { pricing, ec2, azure, s3 } = fakes;
-      await Promise.all([pricing.close(), ec2.close(), azure.close(), s3.stop()]);
+      const f = fakes;
+      await Promise.all([f.s3.stop(), ...fakeKits().map(([name, kit]) => kit.close(f[name]))]);
     }
     work?.cleanup();
   });
@@ -177,8 +164,10 @@ export function useHarness(family: string): Harness {
 
     clearFaults() {
       const f = h.fakes;
-      for (const server of servers(f)) server.clearFaults();
-      f.ec2.clearFaults();
+      for (const [name, kit] of fakeKits()) {
+        for (const server of kit.servers(f[name])) server.clearFaults();
+        kit.clearFaults?.(f[name]);
+      }
       f.s3.proxy.clearFaults().allowAll();
     },
 
@@ -289,88 +278,27 @@ export function useHarness(family: string): Harness {
   return h;
 }
 
-/** The exact content check of each source against what its fake served. */
-export function checkContent(source: SourceName, region: string, text: Buffer, m: Manifest, f: Fakes): void {
-  switch (source) {
-    case "AmazonEC2": {
-      const served = f.pricing.offerBytes(region);
-      assert.ok(
-        text.equals(served),
-        `AmazonEC2 ${region}: the bytes served (${served.length}), got ${text.length}`,
-      );
-      assert.equal(m.version, f.pricing.version(region));
-      return;
-    }
-    case "AmazonEC2Spot": {
-      const recs = JSON.parse(text.toString("utf8")) as SpotJson[];
-      const want = expectedIds(f.ec2, region, m);
-      assert.ok(want.length > 0, "the fake has spot history in the window");
-      assert.equal(recs.length, want.length, "every spot record of the window, once");
-      assert.deepEqual(recs.map(idOf).sort(), want);
-      assert.equal(m.items, recs.length);
-      return;
-    }
-    case "Azure": {
-      const served = f.azure.arm.rateCardBytes().toString("utf8");
-      const caps = JSON.stringify(expectedCapabilities(f.azure.arm.allSkus()));
-      assert.equal(
-        text.toString("utf8"),
-        `${served.slice(0, -1)},"Capabilities":${caps}}`,
-        "the RateCard as served",
-      );
-      const card = JSON.parse(text.toString("utf8")) as { Meters: unknown[] };
-      assert.equal(card.Meters.length, f.azure.arm.rateCard().Meters.length, "every meter");
-      return;
-    }
-    case "AzureRetail": {
-      const doc = JSON.parse(text.toString("utf8")) as { Items: unknown[]; Count: number };
-      const items = f.azure.retail.allItems();
-      assert.ok(
-        text.toString("utf8").includes(`"Items":[${f.azure.retail.itemTexts().join(",")}]`),
-        "the items' bytes as served",
-      );
-      assert.equal(doc.Count, items.length, "Count");
-      assert.equal(doc.Items.length, items.length, "every item");
-      assert.deepEqual(doc.Items, items);
-      assert.equal(m.items, items.length);
-      return;
-    }
-  }
+/** The exact content check of a source against what its fake served (its kit's). */
+export function checkContent(source: KitSource, region: string, text: Buffer, m: Manifest, f: Fakes): void {
+  KITS[source].check(text, m, f, region);
 }
 
 /** The server and path that serve a source's main body: where a body fault (truncate, reset, stall…) goes. */
-export function bodyTarget(f: Fakes, source: SourceName): { server: FakeServer; path: string | RegExp } {
-  switch (source) {
-    case "AmazonEC2":
-      return { server: f.pricing.server, path: f.pricing.offerPath(REGION.AmazonEC2) };
-    case "AmazonEC2Spot":
-      return { server: f.ec2.server, path: "/" };
-    case "Azure":
-      return { server: f.azure.arm.blob.server, path: /^\/ratecard\// };
-    case "AzureRetail":
-      return { server: f.azure.retail.server, path: "/api/retail/prices" };
-  }
+export function bodyTarget(f: Fakes, source: KitSource): { server: FakeServer; path: string | RegExp } {
+  return KITS[source].target(f);
 }
 
 /** Puts `fault` on the next `times` requests for the source's main body. */
-export function bodyFault(f: Fakes, source: SourceName, fault: Fault, times: number): void {
+export function bodyFault(f: Fakes, source: KitSource, fault: Fault, times: number): void {
   const t = bodyTarget(f, source);
   t.server.fault({ path: t.path }, fault, times);
 }
 
 /** Requests that reached the source's main body, in arrival order. */
-export function bodyRequests(f: Fakes, source: SourceName): { at: number }[] {
+export function bodyRequests(f: Fakes, source: KitSource): { at: number }[] {
   const t = bodyTarget(f, source);
   return t.server.requestsTo(t.path);
 }
-
-/** A few bytes into each source's body: well inside it, past the status line and headers. */
-export const CUT_AT: Record<SourceName, number> = {
-  AmazonEC2: 1_500,
-  AmazonEC2Spot: 600,
-  Azure: 4_000,
-  AzureRetail: 300,
-};
 
 /**
  * Products whose attributes are random base64 text, `mb` MB of offer file in all: gzip shrinks it by only a
@@ -417,8 +345,9 @@ export function manifestOf(captureKey: string): string {
   return `_contrail/manifests/${captureKey.replace(/\.gz$/, "")}`;
 }
 
-const CAPTURE =
-  /^(AmazonEC2|AmazonEC2Spot|Azure|AzureRetail)\/[^/]+\/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\.json\.gz$/;
+const CAPTURE = new RegExp(
+  `^(${SOURCES.join("|")})/[^/]+/\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\.json\\.gz$`,
+);
 const MANIFEST = /^_contrail\/manifests\/([^/]+\/[^/]+\/[^/]+)\.json$/;
 
 /** Captures and manifests as the same stem (`<Source>/<region>/<t>.json`); any other data key is a stray. */
@@ -464,15 +393,16 @@ export async function verifyInProcess(lake: LakeHandle, s3: FakeS3): Promise<str
   }
 }
 
-function servers(f: Fakes): FakeServer[] {
-  return [
-    f.pricing.server,
-    f.ec2.server,
-    f.azure.entra.server,
-    f.azure.arm.server,
-    f.azure.arm.blob.server,
-    f.azure.retail.server,
-  ];
+/** The fake kits by name, typed loosely: each kit's fake is the one it started. */
+function fakeKits(): [keyof typeof FAKES, FakeKit<unknown>][] {
+  return Object.entries(FAKES) as [keyof typeof FAKES, FakeKit<unknown>][];
+}
+
+function byKit<T>(pick: (kit: SourceKit) => T): Record<KitSource, T> {
+  return Object.fromEntries(Object.entries(KITS).map(([name, kit]) => [name, pick(kit)])) as Record<
+    KitSource,
+    T
+  >;
 }
 
 function localLake(dir: string): LakeHandle {
@@ -513,14 +443,12 @@ function s3Lake(s3: FakeS3, prefix: string): LakeHandle {
 function crawlerEnv(f: Fakes, lakeUrl: string): NodeJS.ProcessEnv {
   return cleanEnv({
     CONTRAIL_LAKE: lakeUrl,
-    CONTRAIL_AWS_PRICING_URL: f.pricing.baseUrl,
-    AWS_ENDPOINT_URL_EC2: f.ec2.endpoint,
-    CONTRAIL_AWS_REGIONS: SPOT_REGION,
     AWS_ENDPOINT_URL_S3: f.s3.endpoint,
     CONTRAIL_S3_FORCE_PATH_STYLE: "true",
     AWS_ACCESS_KEY_ID: f.s3.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: f.s3.credentials.secretAccessKey,
-    ...f.azure.env,
+    ...Object.assign({}, ...fakeKits().map(([name, kit]) => kit.env(f[name]))),
+    ...Object.assign({}, ...Object.values(KITS).map((k: SourceKit) => k.env?.(f) ?? {})),
     NODE_EXTRA_CA_CERTS: TLS_CERT_PATH,
   });
 }

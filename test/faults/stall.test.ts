@@ -8,14 +8,14 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { CUT_AT, LAKES, PERSISTENT, SOURCES, bodyFault, bodyRequests, useHarness } from "./harness.js";
-import type { SourceName } from "../../src/types.js";
+import type { KitSource } from "./kits.js";
 
 const STALL_MS = 120_000;
 /** A stalled attempt is given up this soon (500 ms stall timeout, plus backoff and a loaded machine's slack). */
 const GIVEN_UP_MS = 2_500;
 
 /** What each source's failure says: the stall timeout fired (for spot, the AWS SDK's socket timeout). */
-const STALLED: Record<SourceName, RegExp> = {
+const STALLED: Record<KitSource, RegExp> = {
   AmazonEC2: /stalled: no data for 500 ms/,
   AmazonEC2Spot:
     /DescribeSpotPriceHistory in eu-west-1: TimeoutError: .*timed out after 500 ms of inactivity/,
@@ -24,7 +24,7 @@ const STALLED: Record<SourceName, RegExp> = {
 };
 
 /** Arrival times of the body's requests since `from`: each gap is one stalled attempt being given up. */
-function arrivals(source: SourceName, from: number, h: ReturnType<typeof useHarness>): number[] {
+function arrivals(source: KitSource, from: number, h: ReturnType<typeof useHarness>): number[] {
   return bodyRequests(h.fakes, source)
     .slice(from)
     .map((r) => r.at);

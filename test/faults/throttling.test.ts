@@ -14,7 +14,7 @@ import {
   useHarness,
   type Fakes,
 } from "./harness.js";
-import type { SourceName } from "../../src/types.js";
+import type { KitSource } from "./kits.js";
 
 /** A server's one-second wait, less a little timer slack. */
 const WAITED_MS = 950;
@@ -25,7 +25,7 @@ const EC2_THROTTLED =
   "<Message>Request limit exceeded.</Message></Error></Errors><RequestID>5f3c-throttle</RequestID></Response>";
 
 /** Arrival times of the requests a source's throttled endpoint got since `from` (an index into its log). */
-function arrivals(f: Fakes, source: SourceName, from: number): number[] {
+function arrivals(f: Fakes, source: KitSource, from: number): number[] {
   if (source === "Azure")
     return f.azure.arm.server
       .requestsTo(RATECARD)
@@ -36,12 +36,12 @@ function arrivals(f: Fakes, source: SourceName, from: number): number[] {
     .map((r) => r.at);
 }
 
-function logLength(f: Fakes, source: SourceName): number {
+function logLength(f: Fakes, source: KitSource): number {
   return source === "Azure" ? f.azure.arm.server.requestsTo(RATECARD).length : bodyRequests(f, source).length;
 }
 
 /** The first request since `from` was throttled; the one after it came at least `min` ms later. */
-function assertRetryWaited(f: Fakes, source: SourceName, from: number, min: number): void {
+function assertRetryWaited(f: Fakes, source: KitSource, from: number, min: number): void {
   const at = arrivals(f, source, from);
   assert.ok(at.length >= 2, `throttled, then retried (${at.length} requests)`);
   const gap = at[1]! - at[0]!;
@@ -55,7 +55,7 @@ function assertRetryWaited(f: Fakes, source: SourceName, from: number, min: numb
  * One retry layer (issue 8 item 7): a request throttled for good costs exactly the client's attempts; the capture
  * does not retry, from scratch, what the client has already retried (that would be attempts × attempts).
  */
-function assertClientAttemptsOnly(f: Fakes, source: SourceName, from: number): void {
+function assertClientAttemptsOnly(f: Fakes, source: KitSource, from: number): void {
   assert.equal(
     arrivals(f, source, from).length,
     BASE_CONFIG.http.attempts,
@@ -63,7 +63,7 @@ function assertClientAttemptsOnly(f: Fakes, source: SourceName, from: number): v
   );
 }
 
-function assertRetriedQuickly(f: Fakes, source: SourceName, from: number, throttled: number): void {
+function assertRetriedQuickly(f: Fakes, source: KitSource, from: number, throttled: number): void {
   const at = arrivals(f, source, from);
   assert.ok(at.length > throttled, `${throttled} throttled, then served (${at.length} requests)`);
   const gap = at[throttled]! - at[0]!;
@@ -73,7 +73,7 @@ function assertRetriedQuickly(f: Fakes, source: SourceName, from: number, thrott
 describe("fault: throttling (429, 503, Retry-After)", () => {
   const h = useHarness("throttling");
   let from = 0;
-  const mark = (f: Fakes, source: SourceName) => (from = logLength(f, source));
+  const mark = (f: Fakes, source: KitSource) => (from = logLength(f, source));
 
   // AmazonEC2: the price list (S3 behind CloudFront) answers 429/503 with or without Retry-After.
   test("AmazonEC2, local lake: 429 with Retry-After: 1 → complete; the retry waited ≥ 1 s", async (t) => {

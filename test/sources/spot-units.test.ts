@@ -14,7 +14,7 @@ import {
 } from "../../src/sources/aws-spot/records.js";
 import { attributesFragment, indexOffer } from "../../src/sources/aws-spot/offer-index.js";
 import { MAX_LOOKBACK, slices, windowFor } from "../../src/sources/aws-spot/window.js";
-import { mapLimit } from "../../src/sources/aws-spot/index.js";
+import { mapLimit } from "../../src/sources/run-units.js";
 import type { Manifest } from "../../src/types.js";
 import { DAY, HOUR, offerProducts, sharedAttributes } from "./spot-helpers.js";
 

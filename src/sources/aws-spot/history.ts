@@ -1,7 +1,7 @@
 // DescribeSpotPriceHistory through the AWS SDK: one client per region, every page of one time slice.
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import { ContrailError, isAbortError } from "../../errors.js";
-import type { Config } from "../../config/schema.js";
+import type { BaseConfig } from "../../config/schema.js";
 import { useFastSpotPages } from "./page-xml.js";
 import { rowOf, type SpotRow } from "./records.js";
 
@@ -24,7 +24,7 @@ const NOT_ENABLED = new Set([
 let sdk: Promise<typeof import("@aws-sdk/client-ec2")> | undefined;
 export const loadSdk = () => (sdk ??= import("@aws-sdk/client-ec2"));
 
-export async function ec2Client(config: Config, region: string): Promise<EC2Client> {
+export async function ec2Client(config: BaseConfig, region: string): Promise<EC2Client> {
   const { EC2Client } = await loadSdk();
   const { aws, http } = config;
   const client = new EC2Client({
@@ -46,7 +46,7 @@ export async function ec2Client(config: Config, region: string): Promise<EC2Clie
 }
 
 /** Where the records come from, for the manifest's `urls`. */
-export function endpointDescription(config: Config, region: string): string {
+export function endpointDescription(config: BaseConfig, region: string): string {
   const base = config.aws.ec2Endpoint ?? `https://ec2.${region}.amazonaws.com`;
   return `${base.replace(/\/+$/, "")}/ (${region}) Action=DescribeSpotPriceHistory`;
 }

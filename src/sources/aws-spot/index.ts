@@ -1,9 +1,12 @@
 // AmazonEC2Spot (SPEC §4): DescribeSpotPriceHistory in every region, all pages, each record enriched with its
 // instance type's attributes; windows without gaps (SPEC §5); not-enabled regions skipped (SPEC §6).
 import { setMaxListeners } from "node:events";
-import { DEFAULT_INTERVALS, type Config } from "../../config/schema.js";
-import { ContrailError, errorMessage, isAbortError } from "../../errors.js";
-import type { RegionOutcome, RunContext, Source } from "../../types.js";
+import { z } from "zod";
+import { setting } from "../../config/settings.js";
+import { ContrailError } from "../../errors.js";
+import type { RegionOutcome, RunContext } from "../../types.js";
+import { defineSource } from "../define.js";
+import { runUnits } from "../run-units.js";
 import { loadEnrichment, type EnrichmentIndex } from "./enrichment.js";
 import { RegionDisabledError } from "./history.js";
 import { captureRegion } from "./capture.js";
@@ -22,13 +25,28 @@ const ALWAYS_ENABLED = new Set([
   ...["ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2"],
 ]);
 
-export const amazonEc2Spot: Source = {
-  name: "AmazonEC2Spot",
-  defaultInterval: DEFAULT_INTERVALS.AmazonEC2Spot,
-  missing: (config: Config) =>
-    config.sources.AmazonEC2Spot.enabled === true || config.aws.credentialsHint ? [] : [MISSING_CREDENTIALS],
+/** Regions captured at once, by default: every Region (34 in the aws partition) is its own endpoint with its own
+ * request limits. Memory is one slice of records per region in flight. */
+export const SPOT_CONCURRENCY = 34;
 
-  async run(ctx: RunContext): Promise<RegionOutcome[]> {
+export const amazonEc2Spot = defineSource({
+  name: "AmazonEC2Spot",
+  summary: "`DescribeSpotPriceHistory` in every region, enriched with instance-type attributes",
+  unit: "the region (`eu-west-1`)",
+  needs: "AWS credentials",
+  defaultInterval: 60 * 60_000,
+  settings: [
+    setting({
+      key: "concurrency",
+      schema: z.number().int().min(1).max(64),
+      default: SPOT_CONCURRENCY,
+      doc: "AmazonEC2Spot regions captured at once",
+    }),
+  ],
+  missing: (config, settings) =>
+    settings.enabled === true || config.aws.credentialsHint ? [] : [MISSING_CREDENTIALS],
+
+  async run(ctx) {
     const plan = await spotRegions(ctx);
     // One index for every region of the run, loaded while the first regions are already fetching.
     let enrichment: Promise<EnrichmentIndex | undefined> | undefined;
@@ -36,25 +54,21 @@ export const amazonEc2Spot: Source = {
 
     // Each region is its own endpoint with its own request limits: regions do not compete, so they run side by
     // side (pages within a region stay sequential, NextToken). Memory: one slice's records per region in flight.
-    const { concurrency } = ctx.config.sources.AmazonEC2Spot;
+    const { concurrency } = ctx.settings;
     // Each region in flight listens on the run's signal (its capture, its SDK requests): not a leak.
     setMaxListeners(Math.max(10, 10 + concurrency * 4), ctx.signal);
-    const outcomes = await mapLimit(plan.call, concurrency, async (region): Promise<RegionOutcome> => {
-      try {
-        const claim = await ctx.claimUnit(region);
-        if (!claim.ok) return { region, status: "skipped", reason: claim.reason };
-        const manifest = await captureRegion(ctx, region, enrich);
-        return { region, status: "captured", manifest };
-      } catch (err) {
-        if (isAbortError(err) || ctx.signal.aborted) throw err;
-        if (err instanceof RegionDisabledError) return refused(ctx, err, plan.enabled);
-        ctx.log.error({ region, err: errorMessage(err) }, "capture failed");
-        return { region, status: "failed", error: err as Error };
-      }
-    });
+    const outcomes = await runUnits(
+      ctx,
+      plan.call,
+      {
+        concurrency,
+        classify: (err) => (err instanceof RegionDisabledError ? refused(ctx, err, plan.enabled) : undefined),
+      },
+      ({ region }) => captureRegion(ctx, region, enrich),
+    );
     return credentialsCheck(ctx, [...outcomes, ...notEnabled(ctx, plan.notEnabled)]);
   },
-};
+});
 
 /** Codes that, in a region DescribeRegions reports as enabled, can only mean the credentials were refused. */
 const CREDENTIAL_CODES = new Set(["AuthFailure", "InvalidClientTokenId"]);
@@ -109,22 +123,4 @@ function credentialsCheck(ctx: RunContext, outcomes: RegionOutcome[]): RegionOut
   );
   ctx.log.error({ regions: refused.length, err: error.message }, "AWS credentials rejected");
   return outcomes.map((o) => ({ region: o.region, status: "failed", error }));
-}
-
-/** Runs `fn` over `items`, at most `limit` at once; results in input order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }

@@ -2,10 +2,11 @@
 // one top-level key, `Capabilities` (SPEC §5). The RateCard streams through as served; the key is spliced in.
 import { pipeline, type Readable } from "node:stream";
 import { ContrailError, errorMessage, isAbortError } from "../../errors.js";
-import type { Config } from "../../config/schema.js";
-import { DEFAULT_INTERVALS } from "../../config/schema.js";
+import type { BaseConfig } from "../../config/schema.js";
 import { readAll, snippet } from "../../http/client.js";
-import type { HttpResponse, JsonShape, RegionOutcome, RunContext, Source } from "../../types.js";
+import type { HttpResponse, JsonShape, RunContext } from "../../types.js";
+import { defineSource } from "../define.js";
+import { runUnits } from "../run-units.js";
 import { armToken } from "./auth.js";
 import { capabilitiesJson, fetchVmCapabilities, skusUrl } from "./skus.js";
 import { spliceKeyTransform } from "./splice.js";
@@ -28,7 +29,7 @@ export function rateCardUrl(managementUrl: string, subscriptionId: string): stri
 }
 
 /** The Azure settings the source needs, as the environment variables a user sets. */
-export function missingAzureSettings(config: Config): string[] {
+export function missingAzureSettings(config: BaseConfig): string[] {
   const az = config.azure;
   return [
     [az.tenantId, "AZURE_TENANT_ID"],
@@ -173,19 +174,21 @@ async function vmCapabilities(
   return json;
 }
 
-export const azure: Source = {
+export const azure = defineSource({
   name: "Azure",
-  defaultInterval: DEFAULT_INTERVALS.Azure,
+  summary: "the RateCard plus VM capabilities from the Compute SKUs API",
+  unit: "`US`",
+  needs: "Azure service principal",
+  defaultInterval: 60 * 60_000,
+  settings: [],
   missing: missingAzureSettings,
 
-  async run(ctx: RunContext): Promise<RegionOutcome[]> {
-    try {
-      const claim = await ctx.claimUnit(REGION);
-      if (!claim.ok) return [{ region: REGION, status: "skipped", reason: claim.reason }];
-      const az = ctx.config.azure;
+  async run(ctx) {
+    const az = ctx.config.azure;
+    return runUnits(ctx, [REGION], {}, () => {
       // Small once reduced: fetched once, kept across attempts at the (large) RateCard.
       let capabilities: Promise<string> | undefined;
-      const manifest = await ctx.capture({
+      return ctx.capture({
         region: REGION,
         capturedAt: new Date(),
         shape: RATECARD_SHAPE,
@@ -212,11 +215,6 @@ export const azure: Source = {
           };
         },
       });
-      return [{ region: REGION, status: "captured", manifest }];
-    } catch (err) {
-      if (isAbortError(err) || ctx.signal.aborted) throw err;
-      ctx.log.error({ region: REGION, err: errorMessage(err) }, "capture failed");
-      return [{ region: REGION, status: "failed", error: err as Error }];
-    }
+    });
   },
-};
+});

@@ -16,8 +16,11 @@ import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { ContrailError, errorMessage, isAbortError } from "../../errors.js";
 import { redactUrl } from "../../http/client.js";
-import { DEFAULT_INTERVALS } from "../../config/schema.js";
-import type { CaptureMeta, JsonShape, RegionOutcome, RunContext, Source } from "../../types.js";
+import { z } from "zod";
+import { setting } from "../../config/settings.js";
+import type { CaptureMeta, JsonShape, RunContext } from "../../types.js";
+import { defineSource } from "../define.js";
+import { runUnits } from "../run-units.js";
 import { fetchPage, type PageFetch, type RetailPage } from "./retail-page.js";
 import { RetailPacer } from "./retail-pacer.js";
 
@@ -227,17 +230,26 @@ async function previousItems(ctx: RunContext): Promise<number | undefined> {
   }
 }
 
-export const azureRetail: Source = {
+export const azureRetail = defineSource({
   name: "AzureRetail",
-  defaultInterval: DEFAULT_INTERVALS.AzureRetail,
+  summary: "every page of the public Azure Retail Prices API",
+  unit: "`global`",
+  needs: "nothing",
+  defaultInterval: 24 * 3_600_000,
+  settings: [
+    setting({
+      key: "concurrency",
+      schema: z.number().int().min(1).max(32),
+      default: 4,
+      doc: "AzureRetail pages asked for at once (paced by the API's rate-limit headers)",
+    }),
+  ],
   missing: () => [],
 
-  async run(ctx: RunContext): Promise<RegionOutcome[]> {
-    try {
-      const claim = await ctx.claimUnit(REGION);
-      if (!claim.ok) return [{ region: REGION, status: "skipped", reason: claim.reason }];
+  async run(ctx) {
+    return runUnits(ctx, [REGION], {}, async () => {
       const url = retailPricesUrl(ctx.config.azure.retailUrl);
-      const settings = ctx.config.sources.AzureRetail;
+      const { settings } = ctx;
       const capturedAt = new Date();
       const previous = await previousItems(ctx);
       const concurrency = Math.max(1, settings.concurrency);
@@ -274,11 +286,7 @@ export const azureRetail: Source = {
         },
       });
       warnOnDrop(ctx.log, previous, manifest.items);
-      return [{ region: REGION, status: "captured", manifest }];
-    } catch (err) {
-      if (isAbortError(err) || ctx.signal.aborted) throw err;
-      ctx.log.error({ region: REGION, err: errorMessage(err) }, "capture failed");
-      return [{ region: REGION, status: "failed", error: err as Error }];
-    }
+      return manifest;
+    });
   },
-};
+});

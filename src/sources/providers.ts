@@ -1,0 +1,5 @@
+// The providers: each declares its config section once, for all its sources (src/sources/<provider>/settings.ts).
+import { aws } from "./aws/settings.js";
+import { azureProvider } from "./azure/settings.js";
+
+export const PROVIDERS = [aws, azureProvider] as const;
