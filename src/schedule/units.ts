@@ -227,7 +227,8 @@ export class UnitLeases {
 
 /**
  * Whether the crawler whose lease was just taken over may have recorded the unit after `looked` (the first look at
- * the slot): one that finished since, or one that died holding it (after its last renewal, for all we know).
+ * the slot): one that finished since, or one that died holding it (after its last renewal, for all we know). Even a
+ * unit of an earlier slot may have: its check records are stamped when they are made.
  */
 function mayHaveRecorded(replaced: Lease | undefined, looked: number): boolean {
   if (!replaced) return false;

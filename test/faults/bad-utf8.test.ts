@@ -37,10 +37,10 @@ describe("fault: body bytes that are not UTF-8", () => {
             lake,
             inject: (f) => bodyFault(f, source, { kind: "badUtf8", bytes }, PERSISTENT),
             expect: "failed",
-            // The Retail pages are read whole by the HTTP client's JSON reader, which names no offset.
+            // The Retail pages are read whole and decoded strictly, which names no offset.
             message:
               source === "AzureRetail"
-                ? /did not return valid JSON \(its bytes are not UTF-8\)/
+                ? /is not valid JSON \(its bytes are not UTF-8\)/
                 : [/invalid JSON at byte \d+: /, message],
           },
           t,

@@ -51,7 +51,9 @@ const crawl = (cwd: string, env: NodeJS.ProcessEnv, lake: LakeHandle) =>
 const tempFiles = (lake: LakeHandle) => filesUnder(join(lake.dir!, "_contrail/tmp"));
 const keysOf = async (lake: LakeHandle, region: string) =>
   (await lake.keys()).filter(
-    (k) => k.startsWith(`AmazonEC2/${region}/`) || k.includes(`/AmazonEC2/${region}/`),
+    (k) =>
+      k.startsWith(`AmazonEC2/${region}/`) ||
+      (k.includes(`/AmazonEC2/${region}/`) && !k.startsWith("_contrail/leases/")),
   );
 const partsStored = (f: Fakes) =>
   f.s3.proxy

@@ -54,8 +54,8 @@ async function crawl(
       env: cleanEnv({ CONTRAIL_AZURE_RETAIL_URL: retail.baseUrl }),
     });
     const lake = join(dir, "lake");
-    // The latest run's status record is written whatever the outcome; everything else is capture data.
-    const files = filesUnder(lake).filter((f) => !f.startsWith("_contrail/status/"));
+    // The latest run's status record and the unit's lease are written whatever the outcome; the rest is capture data.
+    const files = filesUnder(lake).filter((f) => !/^_contrail\/(status|leases)\//.test(f));
     const key = files.find((f) => f.startsWith("AzureRetail/global/") && f.endsWith(".json.gz"));
     const c: Crawl = { r, lake, files };
     if (key) {
