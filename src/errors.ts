@@ -20,8 +20,7 @@ export type ErrorCode =
   | "AUTH"
   | "REGION_DISABLED"
   | "UPSTREAM"
-  | "ABORTED"
-  | "CHECKSUM";
+  | "ABORTED";
 
 export class ContrailError extends Error {
   readonly code: ErrorCode;

@@ -6,10 +6,8 @@ import { gunzipSync } from "node:zlib";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { FakeAwsPricing } from "./fakes/aws-pricing.js";
 import { startS3, type FakeS3 } from "./fakes/s3.js";
-import { cleanEnv, collect, runCli, startCli, tempDir, writeConfig } from "./helpers.js";
+import { cleanEnv, collect, runCli, startCli, tempDir, waitFor, writeConfig } from "./helpers.js";
 import type { Manifest } from "../src/types.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("AmazonEC2 into S3", () => {
   let aws: FakeAwsPricing;
@@ -74,11 +72,9 @@ describe("AmazonEC2 into S3", () => {
         env: env({ CONTRAIL_AWS_REGIONS: "ap-south-1" }),
       });
       const done = collect(child);
-      const until = Date.now() + 60_000;
-      while (!s3.proxy.requestsFor("UploadPart").some((r) => r.key?.includes("ap-south-1"))) {
-        if (Date.now() > until) throw new Error("no multipart upload started");
-        await sleep(50);
-      }
+      await waitFor("a multipart upload", () =>
+        s3.proxy.requestsFor("UploadPart").some((r) => r.key?.includes("ap-south-1")),
+      );
       const t0 = Date.now();
       child.kill("SIGTERM");
       const r = await done;

@@ -3,24 +3,17 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeAwsPricing } from "./fakes/aws-pricing.js";
-import { cleanEnv, collect, filesUnder, startCli, tempDir, waitForOutput, writeConfig } from "./helpers.js";
+import {
+  cleanEnv,
+  collect,
+  filesUnder,
+  startCli,
+  tempDir,
+  waitFor,
+  waitForOutput,
+  writeConfig,
+} from "./helpers.js";
 import { cooldownDelay, jitter, slotOf } from "../src/schedule/scheduler.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
-  ms = 20_000,
-): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 async function freePort(): Promise<number> {
   const { createServer } = await import("node:net");

@@ -93,6 +93,27 @@ export function tempDir(prefix = "contrail-test-"): { dir: string; cleanup: () =
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Polls `fn` every `every` ms until it gives something other than undefined or false, and returns that; throws after
+ * `ms`, naming `what`.
+ */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  ms = 60_000,
+  every = 20,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(every);
+  }
+}
+
 /** Every file below `dir`, as `/`-separated paths relative to it, sorted. */
 export function filesUnder(dir: string): string[] {
   const out: string[] = [];

@@ -11,9 +11,8 @@ import { leaseKey, newLease, readLease } from "../src/lake/leases.js";
 import { SKIP, UnitLeases } from "../src/schedule/units.js";
 import type { Lake } from "../src/types.js";
 import { startS3, type FakeS3 } from "./fakes/s3.js";
-import { tempDir } from "./helpers.js";
+import { sleep, tempDir } from "./helpers.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = pino({ level: "silent" });
 const KEY = leaseKey("AmazonEC2", "eu-west-1");
 

@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { FakeAwsPricing } from "./fakes/aws-pricing.js";
 import { startS3, type FakeS3 } from "./fakes/s3.js";
 import {
+  sleep,
+  waitFor,
   cleanEnv,
   collect,
   filesUnder,
@@ -19,7 +21,6 @@ import {
 import { LocalLake } from "../src/lake/local.js";
 import { leaseKey } from "../src/lake/leases.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const INTERVAL = 3000;
 
 let aws: FakeAwsPricing;
@@ -191,7 +192,7 @@ function killScenario(dir: string) {
     const seen = aws.offerRequests("eu-west-1").length;
     const child = startCli(["crawl"], { cwd: dir, env });
     const done = collect(child);
-    await waitUntil("a crawler downloading eu-west-1", () => aws.offerRequests("eu-west-1").length > seen);
+    await waitFor("a crawler downloading eu-west-1", () => aws.offerRequests("eu-west-1").length > seen);
     assert.deepEqual([manifests("us-east-1").length, manifests("eu-west-1").length], [1, 0]);
     return {
       child,
@@ -237,7 +238,7 @@ test("a crawler killed mid-slot: the one restarted in the slot captures it once 
     const usEast = aws.offerRequests("us-east-1").length;
     const restarted = startCli(["crawl"], { cwd: dir, env: s.env });
     const done = collect(restarted);
-    await waitUntil("eu-west-1 captured after the restart", () => s.manifests("eu-west-1").length === 1);
+    await waitFor("eu-west-1 captured after the restart", () => s.manifests("eu-west-1").length === 1);
     restarted.kill("SIGTERM");
     const r = await done;
     assert.equal(r.code, 0, r.stderr);
@@ -260,7 +261,7 @@ test("a crawler that finds another's live lease looks again when it lapses, and 
     // The holder renews its lease while its capture hangs: the standby leaves the region alone.
     await waitForOutput(standby, "waiting for another crawler's lease");
     const expiresAt = await doomed.kill();
-    await waitUntil("eu-west-1 captured by the standby", () => s.manifests("eu-west-1").length === 1);
+    await waitFor("eu-west-1 captured by the standby", () => s.manifests("eu-west-1").length === 1);
     standby.kill("SIGTERM");
     const r = await done;
     assert.equal(r.code, 0, r.stderr);
@@ -271,11 +272,3 @@ test("a crawler that finds another's live lease looks again when it lapses, and 
     cleanup();
   }
 });
-
-async function waitUntil(what: string, ok: () => boolean, ms = 60_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}

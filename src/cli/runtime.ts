@@ -17,10 +17,7 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function openRuntime(
-  opts: CommonOptions,
-  onRetry?: (label: string | undefined, err: unknown) => void,
-): Promise<Runtime> {
+export async function openRuntime(opts: CommonOptions): Promise<Runtime> {
   const config = loadConfig({
     flags: { ...(opts.lake ? { lake: opts.lake } : {}), ...(opts.config ? { config: opts.config } : {}) },
   });
@@ -37,7 +34,6 @@ export async function openRuntime(
     log,
     progress,
     userAgent: `contrail/${VERSION} (+https://github.com/contrail)`,
-    ...(onRetry ? { onRetry } : {}),
   });
   return {
     config,

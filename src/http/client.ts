@@ -24,7 +24,6 @@ export interface HttpClientOptions {
   progressInterval?: number;
   /** Shows long downloads to people: a live line on a terminal, a periodic log line elsewhere (src/log/progress.ts). */
   progress?: ProgressReporter;
-  onRetry?: (label: string | undefined, err: unknown) => void;
   userAgent?: string;
 }
 
@@ -107,7 +106,6 @@ export class NodeHttpClient implements HttpClient {
       signal,
       onRetry: (err, attempt, delayMs) => {
         observe?.(err);
-        this.opts.onRetry?.(label, err);
         this.opts.log?.warn(
           { label, url: redactUrl(url), attempt, delayMs, err: (err as Error).message },
           "request failed; retrying",

@@ -3,10 +3,11 @@
 // `--once` runs so that they exclude each other. Every change is a compare-and-swap on the record's version
 // (S3: If-Match / If-None-Match; local: an exclusive link), so of several crawlers taking a free lease one wins.
 import { z } from "zod";
-import { ContrailError, errorMessage } from "../errors.js";
+import { ContrailError } from "../errors.js";
 import { sleep } from "../http/retry.js";
 import { type Lake, type SourceName } from "../types.js";
 import { META, SOURCE_NAME } from "./keys.js";
+import { parseRecord } from "./records.js";
 
 /**
  * Three minutes: long enough that a renewal every minute survives a slow or retried lake write and clocks a minute
@@ -59,26 +60,9 @@ export async function readLease(
   signal?: AbortSignal,
 ): Promise<VersionedLease | undefined> {
   const got = await lake.getVersioned(key, signal);
-  if (!got) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(got.data.toString("utf8"));
-  } catch (err) {
-    throw corrupt(key, errorMessage(err));
-  }
-  const r = leaseSchema.safeParse(parsed);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw corrupt(key, `${issue?.path.join(".") || "record"}: ${issue?.message ?? "invalid"}`);
-  }
-  return { key, lease: r.data, version: got.version };
-}
-
-function corrupt(key: string, why: string): ContrailError {
-  return new ContrailError(
-    "LAKE_CORRUPT",
-    `lease ${key} is corrupt (${why}); remove it to let crawlers go on`,
-  );
+  return got
+    ? { key, lease: parseRecord(leaseSchema, "lease", key, got.data), version: got.version }
+    : undefined;
 }
 
 /** A lease in force: held and not yet expired by this host's clock. Any other lease may be taken over. */

@@ -77,7 +77,7 @@ export const runStatusSchema = z.looseObject({
 export type RunStatus = z.infer<typeof runStatusSchema>;
 
 /** Parses a record's bytes; anything else than what the schema describes is LAKE_CORRUPT, naming the key. */
-function parseRecord<T>(schema: z.ZodType<T>, what: string, key: string, bytes: Buffer): T {
+export function parseRecord<T>(schema: z.ZodType<T>, what: string, key: string, bytes: Buffer): T {
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString("utf8"));

@@ -1,6 +1,7 @@
 // JSON lines on stdout (one line of text per event on a terminal), child loggers per source and capture,
 // secrets redacted by configuration.
 import pino, { type Logger } from "pino";
+import { PROVIDERS } from "../sources/providers.js";
 import { PrettyDestination } from "./pretty.js";
 import { LogProgress, TtyProgress, type ProgressReporter } from "./progress.js";
 import { Terminal, type TerminalStream } from "./terminal.js";
@@ -23,8 +24,12 @@ export const REDACT = [
   "*.authorization",
   "*.token",
   "*.accessToken",
-  "config.azure.clientSecret",
-  "config.aws.credentials",
+  // The providers' secret settings (and values derived from them), wherever a whole config is logged.
+  ...PROVIDERS.flatMap((p) =>
+    [...p.settings.filter((s) => s.secret).map((s) => s.key), ...(p.derivedSecrets ?? [])].map(
+      (key) => `config.${p.key}.${key}`,
+    ),
+  ),
 ];
 
 export interface Console {

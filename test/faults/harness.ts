@@ -321,21 +321,6 @@ export function bulkyProducts(mb: number, seed = "bulk"): ProductInput[] {
   return out;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `cond` holds (or throws after `ms`). */
-export async function until(
-  cond: () => boolean | Promise<boolean>,
-  what: string,
-  ms = 60_000,
-): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 export function sha256(b: Buffer): string {
   return createHash("sha256").update(b).digest("hex");
 }

@@ -21,18 +21,10 @@ import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { collect, filesUnder, startCli } from "../helpers.js";
+import { collect, filesUnder, startCli, waitFor } from "../helpers.js";
 import type { ProductInput } from "../fakes/aws-pricing.js";
 import { S3Lake } from "../../src/lake/s3.js";
-import {
-  REGION,
-  bulkyProducts,
-  checkContent,
-  until,
-  useHarness,
-  type Fakes,
-  type LakeHandle,
-} from "./harness.js";
+import { REGION, bulkyProducts, checkContent, useHarness, type Fakes, type LakeHandle } from "./harness.js";
 
 const EC2 = REGION.AmazonEC2;
 /** An AmazonEC2 region of 20 MB random text: about 15 MB stored, in parts of 8 MiB. */
@@ -108,9 +100,9 @@ describe("fault: signals during a capture", () => {
     try {
       const child = crawl(cwd, env, lake);
       const done = collect(child);
-      await until(
-        () => tempFiles(lake).length > 0 && f.pricing.offerRequests(EC2).length > 0,
+      await waitFor(
         "the capture's temp file",
+        () => tempFiles(lake).length > 0 && f.pricing.offerRequests(EC2).length > 0,
       );
       const { r, ms } = await stop(child, done, "SIGTERM");
       assert.equal(r.code, 0, r.stderr);
@@ -133,7 +125,7 @@ describe("fault: signals during a capture", () => {
     try {
       const child = crawl(cwd, env, lake);
       const done = collect(child);
-      await until(() => partsStored(f).length > parts, "a stored part of the multipart upload");
+      await waitFor("a stored part of the multipart upload", () => partsStored(f).length > parts);
       assert.equal(
         f.s3.proxy.openUploads().filter((u) => u.key.startsWith(lake.prefix!)).length,
         1,
@@ -164,11 +156,11 @@ describe("fault: signals during a capture", () => {
     try {
       const child = crawl(cwd, env, lake);
       const done = collect(child);
-      await until(() => partsStored(f).length > parts, "a stored part of the multipart upload");
+      await waitFor("a stored part of the multipart upload", () => partsStored(f).length > parts);
       child.kill("SIGTERM");
-      await until(
-        () => f.s3.proxy.requestsFor("AbortMultipartUpload").length > aborts,
+      await waitFor(
         "the abort to reach S3",
+        () => f.s3.proxy.requestsFor("AbortMultipartUpload").length > aborts,
       );
       const { r, ms } = await stop(child, done, "SIGINT");
       assert.ok(ms < 1_500, `exited ${ms} ms after the second signal`);
@@ -193,9 +185,9 @@ describe("fault: signals during a capture", () => {
       const child = crawl(cwd, env, lake);
       pid = child.pid;
       const done = collect(child);
-      await until(
-        () => tempFiles(lake).length > 0 && f.pricing.offerRequests(EC2).length > 0,
+      await waitFor(
         "the capture's temp file",
+        () => tempFiles(lake).length > 0 && f.pricing.offerRequests(EC2).length > 0,
       );
       const { r } = await stop(child, done, "SIGKILL");
       assert.equal(r.signal, "SIGKILL");
@@ -228,7 +220,7 @@ describe("fault: signals during a capture", () => {
     try {
       const child = crawl(cwd, env, lake);
       const done = collect(child);
-      await until(() => partsStored(f).length > parts, "a stored part of the multipart upload");
+      await waitFor("a stored part of the multipart upload", () => partsStored(f).length > parts);
       const { r } = await stop(child, done, "SIGKILL");
       assert.equal(r.signal, "SIGKILL");
     } finally {

@@ -9,6 +9,7 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { ContrailError } from "../../src/errors.js";
 import { S3Lake } from "../../src/lake/s3.js";
 import { startS3, type FakeS3 } from "../fakes/s3.js";
+import { waitFor } from "../helpers.js";
 
 const MiB = 1024 * 1024;
 
@@ -122,9 +123,14 @@ describe("S3 lake on real S3 behaviour", () => {
       }),
     );
     slow.push('{"o":');
-    await until(() => s3.proxy.requestsFor("PutObject").some((r) => r.key === "p/m/d.json"));
+    await waitFor(
+      "a PutObject of p/m/d.json",
+      () => s3.proxy.requestsFor("PutObject").some((r) => r.key === "p/m/d.json"),
+      10_000,
+      10,
+    );
     const mine = lake.putBytes("m/d.json", '{"m":1}', { ifAbsent: true });
-    await until(() =>
+    await waitFor("S3's 409 to the second writer", () =>
       s3.proxy.requestsFor("PutObject").some((r) => r.key === "p/m/d.json" && r.status === 409),
     );
     slow.push("1}  ");
@@ -152,11 +158,3 @@ describe("S3 lake on real S3 behaviour", () => {
     s3.proxy.clearFaults();
   });
 });
-
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

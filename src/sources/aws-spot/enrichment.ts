@@ -44,11 +44,6 @@ interface OfferRef {
 /** The index of the last offer version seen by this process: a daemon rebuilds nothing while the version holds. */
 let memo: EnrichmentIndex | undefined;
 
-/** Forgets the in-memory index (tests and benchmarks). */
-export function forgetEnrichment(): void {
-  memo = undefined;
-}
-
 export function cacheKey(version: string): string {
   return `${CACHE_PREFIX}${version}.json`;
 }
