@@ -1,6 +1,7 @@
 // `contrail crawl`: the daemon, or one cycle with --once.
 import { setMaxListeners } from "node:events";
 import { ConfigError, errorMessage } from "../errors.js";
+import { HistoryFollower } from "../history/follower.js";
 import { Metrics } from "../metrics/metrics.js";
 import { Scheduler, type RunSummary } from "../schedule/scheduler.js";
 import { selectSources } from "../sources/index.js";
@@ -46,6 +47,7 @@ export async function crawlCommand(
   process.on("SIGTERM", onSignal);
 
   let stopMetrics: (() => Promise<void>) | undefined;
+  let history: HistoryFollower | undefined;
   try {
     log.info(
       { lake: lake.description, sources: selected.map((s) => s.name), once: opts.once ?? false },
@@ -62,10 +64,21 @@ export async function crawlCommand(
       stopMetrics = served.close;
       log.info({ port: served.port }, "metrics at /metrics, health at /healthz");
     }
+    // The daemon keeps the history (SPEC §8) derived, off the captures' path; `--once` leaves it to `contrail history`.
+    history =
+      !opts.once && config.history.enabled
+        ? new HistoryFollower({ log: log.child({ history: true }), args: lakeArgs(opts) })
+        : undefined;
+    for (const s of selected) history?.notify(s.name);
     const scheduler = new Scheduler(
       { config, lake, http: rt.http, log, onRetry: (source) => metrics.onRetry(source) },
       selected,
-      { onRunEnd: (summary, ms) => metrics.onRunEnd(summary, ms) },
+      {
+        onRunEnd: (summary, ms) => {
+          metrics.onRunEnd(summary, ms);
+          if (summary.outcomes.some((o) => o.status === "captured")) history?.notify(summary.source);
+        },
+      },
     );
     if (opts.once) {
       const summaries = await scheduler.runOnce(controller.signal);
@@ -78,9 +91,14 @@ export async function crawlCommand(
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     clearTimeout(forced);
+    await history?.stop();
     await stopMetrics?.();
     await rt.close();
   }
+}
+
+function lakeArgs(opts: CommonOptions): string[] {
+  return [...(opts.lake ? ["--lake", opts.lake] : []), ...(opts.config ? ["--config", opts.config] : [])];
 }
 
 /** One line per failure on stderr, for people and cron mail; exit 1 if anything failed. */

@@ -6,14 +6,13 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalLake } from "../../src/lake/local.js";
-import { S3Lake } from "../../src/lake/s3.js";
 import { deriveCapture, deriveMissing } from "../../src/history/derive.js";
 import { openDuck } from "../../src/history/duck.js";
 import { TABLES } from "../../src/history/tables.js";
 import type { Lake } from "../../src/types.js";
 import { startS3, type FakeS3 } from "../fakes/s3.js";
 import { tempDir } from "../helpers.js";
-import { fixture, parquetColumns, putCapture, readParquet } from "./helpers.js";
+import { fixture, parquetColumns, putCapture, readParquet, s3Lake } from "./helpers.js";
 
 const signal = new AbortController().signal;
 const AT = "2019-03-29T12:00:00.000Z";
@@ -251,14 +250,7 @@ for (const kind of ["local", "s3"] as const) {
         lake = new LocalLake(t.dir);
       } else {
         s3 = await startS3();
-        lake = new S3Lake({
-          bucket: s3.bucket,
-          prefix: "prices",
-          region: s3.region,
-          endpoint: s3.endpoint,
-          forcePathStyle: true,
-          credentials: { ...s3.credentials },
-        });
+        lake = s3Lake(s3);
       }
     });
     after(async () => {

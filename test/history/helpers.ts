@@ -7,7 +7,9 @@ import { gzipSync } from "node:zlib";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { captureKey, manifestKey } from "../../src/lake/keys.js";
+import { S3Lake } from "../../src/lake/s3.js";
 import type { Lake, Manifest, SourceName } from "../../src/types.js";
+import type { FakeS3 } from "../fakes/s3.js";
 import { ROOT } from "../helpers.js";
 
 export const FIXTURES = join(ROOT, "test/fixtures/history");
@@ -89,5 +91,17 @@ export function parquetColumns(buf: Buffer): { name: string; type?: string; logi
       ...(e.type ? { type: e.type + (e.type_length ? `(${e.type_length})` : "") } : {}),
       ...(logical ? { logical } : {}),
     };
+  });
+}
+
+/** The fake S3's bucket as a lake, under the prefix `prices` (as a user's `s3://bucket/prices`). */
+export function s3Lake(s3: FakeS3): S3Lake {
+  return new S3Lake({
+    bucket: s3.bucket,
+    prefix: "prices",
+    region: s3.region,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: { ...s3.credentials },
   });
 }
