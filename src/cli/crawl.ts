@@ -69,7 +69,6 @@ export async function crawlCommand(
       !opts.once && config.history.enabled
         ? new HistoryFollower({ log: log.child({ history: true }), args: lakeArgs(opts) })
         : undefined;
-    for (const s of selected) history?.notify(s.name);
     const scheduler = new Scheduler(
       { config, lake, http: rt.http, log, onRetry: (source) => metrics.onRetry(source) },
       selected,

@@ -5,6 +5,7 @@ import { VERSION } from "../version.js";
 import { crawlCommand } from "./crawl.js";
 import { historyCommand } from "./history.js";
 import { lsCommand } from "./ls.js";
+import { priceCommand, type PriceOptions } from "./price.js";
 import { queryCommand } from "./query.js";
 import { sourcesCommand } from "./sources.js";
 import { verifyCommand } from "./verify.js";
@@ -86,6 +87,18 @@ export async function main(argv: string[]): Promise<number> {
       .option("--format <format>", "table, csv or json (default: table on a terminal, csv otherwise)"),
   ).action(async (sql: string[], opts: CommonOptions & { format?: string }) => {
     code = await queryCommand(sql, opts);
+  });
+
+  common(
+    program
+      .command("price")
+      .description("on-demand and spot price history of an instance type (tables, and charts on a terminal)")
+      .argument("<instance-type>", "e.g. m5.large")
+      .option("--region <region>", "only this region")
+      .option("--os <os>", "Linux, Windows, RHEL or SUSE (the offer's operatingSystem)", "Linux")
+      .option("--since <date>", "only periods still in force on or after this date (UTC), e.g. 2026-01-01"),
+  ).action(async (instanceType: string, opts: PriceOptions) => {
+    code = await priceCommand(instanceType, opts);
   });
 
   try {

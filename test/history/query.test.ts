@@ -165,6 +165,26 @@ describe("contrail history and query on a local lake", () => {
     assert.match(table.stdout, /^price\s+currency\n0\.6720000000\s+CNY\n\(1 row\)\n$/);
   });
 
+  test("price: the on-demand periods of a type as a person means them, and spot per availability zone", async () => {
+    const r = await cli(["price", "m5.large", "--region", "us-east-1"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /On-demand m5\.large Linux/);
+    // A (USD) changed at T2; C (CNY, China-priced m5.large) is gone in between; the IP address tiers are not "the price".
+    assert.match(
+      r.stdout,
+      /us-east-1\s+0\.0960000000\s+USD\s+2019-03-29 12:00:00\+00\s+2019-04-10 12:00:00\+00\n/,
+    );
+    assert.match(r.stdout, /us-east-1\s+0\.1000000000\s+USD\s+2019-04-10 12:00:00\+00\s+NULL\n/);
+    assert.doesNotMatch(r.stdout, /0\.0050000000/);
+    assert.match(r.stdout, /us-east-1a\s+Linux\/UNIX\s+0\.0340000000\s+2019-03-29 12:30:00\+00\s+NULL\n/);
+    assert.doesNotMatch(r.stdout, /┤/, "no chart when the output is not a terminal");
+    const since = await cli(["price", "m5.large", "--since", "2019-04-20"]);
+    assert.doesNotMatch(since.stdout, /0\.0960000000/, "periods over before --since are left out");
+    const none = await cli(["price", "x9.huge"]);
+    assert.equal(none.code, 1);
+    assert.equal((await cli(["price", "m5.large", "--since", "yesterday"])).code, 2);
+  });
+
   test("tables without files exist, empty; a bad statement exits 1 with DuckDB's message; two statements exit 2", async () => {
     const empty = await cli(["query", "SELECT count(*) AS n FROM azure_retail_price_history"]);
     assert.equal(empty.code, 0, empty.stderr);
