@@ -21,7 +21,9 @@ export type ErrorCode =
   | "REGION_DISABLED"
   | "UPSTREAM"
   | "ABORTED"
-  | "CHECKSUM";
+  | "CHECKSUM"
+  | "HISTORY"
+  | "QUERY";
 
 export class ContrailError extends Error {
   readonly code: ErrorCode;

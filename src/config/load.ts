@@ -122,6 +122,7 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
           "https://prices.azure.com",
       ),
     },
+    history: { enabled: file.history?.enabled ?? true },
     http: {
       connectTimeout: file.http?.connectTimeout ?? 30_000,
       stallTimeout: file.http?.stallTimeout ?? 60_000,

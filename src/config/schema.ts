@@ -86,6 +86,13 @@ export const fileSchema = z
       })
       .strict()
       .optional(),
+    history: z
+      .object({
+        /** Derive each new capture's history file (SPEC §8) in the daemon, right after storing it. */
+        enabled: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     http: z
       .object({
         connectTimeout: duration(100).optional(),
@@ -161,6 +168,7 @@ export interface Config {
     managementUrl: string;
     retailUrl: string;
   };
+  history: { enabled: boolean };
   http: {
     connectTimeout: number;
     stallTimeout: number;
