@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { format, resolveConfig } from "prettier";
 import { formatDuration } from "../src/config/duration.js";
-import { CORE_SETTINGS, HTTP_SETTINGS, SOURCE_BASE_SETTINGS } from "../src/config/schema.js";
+import {
+  CORE_SETTINGS,
+  HISTORY_SETTINGS,
+  HTTP_SETTINGS,
+  SOURCE_BASE_SETTINGS,
+} from "../src/config/schema.js";
 import type { Setting } from "../src/config/settings.js";
 import { SOURCES } from "../src/sources/index.js";
 import { PROVIDERS } from "../src/sources/providers.js";
@@ -75,6 +80,7 @@ function settingsTable(): string {
       (src.settings as readonly Setting[]).map((s) => settingRow(s, `sources.${src.name}`)),
     ),
     ...HTTP_SETTINGS.map((s) => settingRow(s, "http")),
+    ...HISTORY_SETTINGS.map((s) => settingRow(s, "history")),
   ]);
 }
 

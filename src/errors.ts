@@ -20,7 +20,9 @@ export type ErrorCode =
   | "AUTH"
   | "REGION_DISABLED"
   | "UPSTREAM"
-  | "ABORTED";
+  | "ABORTED"
+  | "HISTORY"
+  | "QUERY";
 
 export class ContrailError extends Error {
   readonly code: ErrorCode;

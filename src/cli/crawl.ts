@@ -3,6 +3,7 @@ import { setMaxListeners } from "node:events";
 import { ConfigError, errorMessage } from "../errors.js";
 import { probeLake } from "../lake/probe.js";
 import { repairOrphans } from "../lake/repair.js";
+import { HistoryFollower } from "../history/follower.js";
 import { Metrics } from "../metrics/metrics.js";
 import { Scheduler, type RunSummary } from "../schedule/scheduler.js";
 import { selectSources, settingsOf } from "../sources/index.js";
@@ -30,6 +31,7 @@ export async function crawlCommand(
   setMaxListeners(200, signal);
 
   let stopMetrics: (() => Promise<void>) | undefined;
+  let history: HistoryFollower | undefined;
   try {
     log.info(
       { lake: lake.description, sources: selected.map((s) => s.name), once: opts.once ?? false },
@@ -56,10 +58,20 @@ export async function crawlCommand(
       stopMetrics = served.close;
       log.info({ port: served.port }, "metrics at /metrics, health at /healthz");
     }
+    // The daemon keeps the history (SPEC §8) derived, off the captures' path; `--once` leaves it to `contrail history`.
+    history =
+      !opts.once && config.history.enabled
+        ? new HistoryFollower({ log: log.child({ history: true }), args: lakeArgs(opts) })
+        : undefined;
     const scheduler = new Scheduler(
       { config, lake, http: rt.http, log, onRetry: (source) => metrics.onRetry(source) },
       selected,
-      { onRunEnd: (summary, ms) => metrics.onRunEnd(summary, ms) },
+      {
+        onRunEnd: (summary, ms) => {
+          metrics.onRunEnd(summary, ms);
+          if (summary.outcomes.some((o) => o.status === "captured")) history?.notify(summary.source);
+        },
+      },
     );
     if (opts.once) {
       const summaries = await scheduler.runOnce(signal);
@@ -69,9 +81,14 @@ export async function crawlCommand(
     await scheduler.runForever(signal);
     return 0;
   } finally {
+    await history?.stop();
     await stopMetrics?.();
     await rt.close();
   }
+}
+
+function lakeArgs(opts: CommonOptions): string[] {
+  return [...(opts.lake ? ["--lake", opts.lake] : []), ...(opts.config ? ["--config", opts.config] : [])];
 }
 
 /** One line per failure on stderr, for people and cron mail; exit 1 if anything failed. */

@@ -3,8 +3,11 @@ import { Command, CommanderError, Option } from "commander";
 import { ConfigError, ContrailError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { crawlCommand } from "./crawl.js";
+import { historyCommand } from "./history.js";
 import { lsCommand } from "./ls.js";
 import type { Shutdown } from "./shutdown.js";
+import { priceCommand, type PriceOptions } from "./price.js";
+import { queryCommand } from "./query.js";
 import { sourcesCommand } from "./sources.js";
 import { verifyCommand } from "./verify.js";
 
@@ -66,6 +69,38 @@ export async function main(argv: string[], shutdown: Shutdown): Promise<number> 
       .option("--source <name>", "only this source"),
   ).action(async (opts: CommonOptions & { source?: string }) => {
     code = await verifyCommand(opts);
+  });
+
+  common(
+    program
+      .command("history")
+      .description("derive the history tables (Parquet) from every capture not yet derived, then exit")
+      .option("--source <name>", "only this source")
+      .addOption(new Option("--quiet", "log lines only (as the daemon runs it)").hideHelp()),
+  ).action(async (opts: CommonOptions & { source?: string; quiet?: boolean }) => {
+    code = await historyCommand(opts);
+  });
+
+  common(
+    program
+      .command("query")
+      .description("run one SQL statement (DuckDB) over the history tables and views; see docs/history.md")
+      .argument("<sql...>", 'the statement, e.g. "SELECT * FROM aws_ec2_price_history LIMIT 5"')
+      .option("--format <format>", "table, csv or json (default: table on a terminal, csv otherwise)"),
+  ).action(async (sql: string[], opts: CommonOptions & { format?: string }) => {
+    code = await queryCommand(sql, opts);
+  });
+
+  common(
+    program
+      .command("price")
+      .description("on-demand and spot price history of an instance type (tables, and charts on a terminal)")
+      .argument("<instance-type>", "e.g. m5.large")
+      .option("--region <region>", "only this region")
+      .option("--os <os>", "Linux, Windows, RHEL or SUSE (the offer's operatingSystem)", "Linux")
+      .option("--since <date>", "only periods still in force on or after this date (UTC), e.g. 2026-01-01"),
+  ).action(async (instanceType: string, opts: PriceOptions) => {
+    code = await priceCommand(instanceType, opts);
   });
 
   try {

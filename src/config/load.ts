@@ -10,6 +10,7 @@ import { sourcesFor } from "../sources/index.js";
 import { PROVIDERS } from "../sources/providers.js";
 import {
   CORE_SETTINGS,
+  HISTORY_SETTINGS,
   HTTP_SETTINGS,
   SOURCE_BASE_SETTINGS,
   type BaseConfig,
@@ -57,6 +58,7 @@ export function loadConfig(inputs: ConfigInputs = {}): Readonly<Config> {
     lakeFrom,
     lakeUrl: lake.kind === "s3" ? `s3://${lake.bucket}${lake.prefix ? `/${lake.prefix}` : ""}` : lake.dir,
     http: resolveSettings(HTTP_SETTINGS, env, file.data.http as Section | undefined),
+    history: resolveSettings(HISTORY_SETTINGS, env, file.data.history as Section | undefined),
   };
   for (const p of PROVIDERS) {
     const values: Section = resolveSettings(p.settings, env, file.data[p.key] as Section | undefined);
@@ -76,6 +78,7 @@ function fileSchema() {
     .object({
       ...fileShape(CORE_SETTINGS),
       http: z.object(fileShape(HTTP_SETTINGS)).strict().optional(),
+      history: z.object(fileShape(HISTORY_SETTINGS)).strict().optional(),
       ...Object.fromEntries(
         PROVIDERS.map((p) => [p.key, z.object(fileShape(p.settings)).strict().optional()]),
       ),

@@ -154,6 +154,16 @@ export const HTTP_SETTINGS = [
   }),
 ] as const;
 
+/** The `history` section (SPEC §8). */
+export const HISTORY_SETTINGS = [
+  setting({
+    key: "enabled",
+    schema: z.boolean(),
+    default: true,
+    doc: "the daemon derives each new capture's history (SPEC §8) right after storing it",
+  }),
+] as const;
+
 /** The settings every source has under `sources.<Name>`, besides its own. */
 export const SOURCE_BASE_SETTINGS = [
   setting({
@@ -192,6 +202,7 @@ export type CoreConfig = Omit<Resolved<typeof CORE_SETTINGS>, "lake"> & {
   /** The setting that chose the lake (`--lake`, `CONTRAIL_LAKE`, `lake`, `AWS_BUCKET_NAME`): named in lake errors. */
   lakeFrom: string;
   http: Resolved<typeof HTTP_SETTINGS>;
+  history: Resolved<typeof HISTORY_SETTINGS>;
 };
 
 /** Each provider's section (`aws`, `azure`), as its folder declares it. */

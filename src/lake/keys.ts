@@ -41,6 +41,12 @@ export function timeOfKey(key: string): Date | undefined {
   return m ? new Date(m[1]!) : undefined;
 }
 
+/** Source and region of a manifest or check key. */
+export function partsOfMetaKey(key: string): { source: string; region: string } | undefined {
+  const m = /^_contrail\/(?:manifests|checks)\/([^/]+)\/([^/]+)\/[^/]+$/.exec(key);
+  return m ? { source: m[1]!, region: m[2]! } : undefined;
+}
+
 /** The outcome of a source's latest run (last writer wins): `_contrail/status/<Source>.json`. */
 export function statusKey(source: SourceName): string {
   return `${META}/status/${source}.json`;

@@ -1,0 +1,33 @@
+// Opening DuckDB: loaded on first use only (the native binding costs start-up time and memory that `ls` and the
+// crawler's captures should not pay).
+import type { DuckDBConnection } from "@duckdb/node-api";
+
+export interface Duck {
+  connection: DuckDBConnection;
+  close(): void;
+}
+
+/**
+ * An in-memory database. `memoryLimit` bounds DuckDB's own buffers (it spills to `tempDirectory` beyond it);
+ * two threads at most, as the crawler shares its machine.
+ */
+export async function openDuck(opts: { memoryLimit?: string; tempDirectory?: string } = {}): Promise<Duck> {
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const instance = await DuckDBInstance.create(":memory:", {
+    threads: "2",
+    ...(opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {}),
+    ...(opts.tempDirectory ? { temp_directory: opts.tempDirectory } : {}),
+    // Rows need no order until the final COPY: this lets DuckDB stream joins and casts with less memory.
+    preserve_insertion_order: "false",
+  });
+  const connection = await instance.connect();
+  // Every time is UTC, in the files and on the screen (SPEC §8). (ICU, built in, takes this only once loaded.)
+  await connection.run("SET TimeZone = 'UTC'");
+  return {
+    connection,
+    close() {
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
