@@ -1,13 +1,16 @@
 // Leases on both lakes (SPEC §6): the compare-and-swap they stand on, a race for an expired lease with exactly one
 // winner, renewal past the TTL, a lost lease stopping its unit, and a corrupt lease named by its key. The S3 lake
 // talks to s3rver behind the proxy, which answers If-Match as S3 does (412, 404 NoSuchKey, 409).
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import pino from "pino";
 import { LocalLake } from "../src/lake/local.js";
 import { S3Lake } from "../src/lake/s3.js";
-import { leaseKey, newLease, readLease } from "../src/lake/leases.js";
+import { leaseKey, newLease, readLease, type Lease } from "../src/lake/leases.js";
+import { PROCESS_TABLE } from "../src/lake/process.js";
 import { SKIP, UnitLeases } from "../src/schedule/units.js";
 import type { Lake } from "../src/types.js";
 import { startS3, type FakeS3 } from "./fakes/s3.js";
@@ -55,6 +58,13 @@ function crawler(lake: Lake, owner: string, ttl: number, signal = new AbortContr
 function aborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+}
+
+/** The pid of a process that has run and exited. */
+async function exitedPid(): Promise<number> {
+  const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+  await once(child, "exit");
+  return child.pid!;
 }
 
 /** Leaves the lease as a crawler killed mid-unit does: held, its expiry passed. */
@@ -152,6 +162,38 @@ for (const [kind, open] of Object.entries(lakes) as [keyof typeof TTL, () => Lak
       assert.match(a.lostReason("eu-west-1")!, /another crawler took the lease over/);
       await a.finishAll();
       assert.equal((await readLease(lake, KEY))?.lease.owner, "thief");
+    });
+
+    test("a lease whose holder no longer runs on this machine is taken at once; a running or foreign holder's is not", async () => {
+      const lake = open();
+      assert.ok(PROCESS_TABLE, "Linux's /proc names this process table");
+      const dead = await exitedPid();
+      const plant = async (fields: Partial<Lease>) => {
+        const current = await lake.getVersioned(KEY);
+        const lease = { ...newLease("AmazonEC2", "eu-west-1", "killed", { kind: "now" }, 60_000), ...fields };
+        assert.ok(await lake.putIfVersion(KEY, JSON.stringify(lease), current?.version ?? null));
+      };
+      // Held for another minute by a pid of another machine (or container): only its TTL frees it.
+      await plant({ pid: dead, processTable: "0123456789abcdef" });
+      assert.deepEqual(await crawler(lake, "restart", 60_000).claim("eu-west-1"), {
+        ok: false,
+        reason: SKIP.heldElsewhere,
+      });
+      // Held by a running process of this machine (here: this test's own process, another owner).
+      await plant({ pid: process.pid, processTable: PROCESS_TABLE });
+      assert.deepEqual(await crawler(lake, "restart", 60_000).claim("eu-west-1"), {
+        ok: false,
+        reason: SKIP.heldElsewhere,
+      });
+      // Held by a process of this machine that has exited (killed mid-unit): the restart takes it now.
+      await plant({ pid: dead, processTable: PROCESS_TABLE });
+      const restart = crawler(lake, "restart", 60_000);
+      assert.deepEqual(await restart.claim("eu-west-1"), { ok: true });
+      const held = (await readLease(lake, KEY))!.lease;
+      assert.equal(held.owner, "restart");
+      assert.equal(held.pid, process.pid);
+      assert.equal(held.processTable, PROCESS_TABLE);
+      await restart.finishAll();
     });
 
     test("a corrupt lease is an error naming its key", async () => {

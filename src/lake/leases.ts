@@ -7,6 +7,7 @@ import { ContrailError } from "../errors.js";
 import { sleep } from "../http/retry.js";
 import { type Lake, type SourceName } from "../types.js";
 import { META, SOURCE_NAME } from "./keys.js";
+import { PROCESS_TABLE, processGone } from "./process.js";
 import { parseRecord } from "./records.js";
 
 /**
@@ -38,6 +39,9 @@ export const leaseSchema = z.object({
   renewedAt: iso,
   expiresAt: iso,
   finishedAt: iso.optional(),
+  /** The holder's pid and process table (./process.ts), so that a restart on the same machine sees it is gone. */
+  pid: z.number().int().positive().optional(),
+  processTable: z.string().optional(),
 });
 export type Lease = z.infer<typeof leaseSchema>;
 export type LeaseUnit = Lease["unit"];
@@ -65,9 +69,17 @@ export async function readLease(
     : undefined;
 }
 
-/** A lease in force: held and not yet expired by this host's clock. Any other lease may be taken over. */
+/**
+ * A lease in force: held, not yet expired by this host's clock, and not held by a process known to be gone (a
+ * crawler of this machine killed mid-unit). Any other lease may be taken over.
+ */
 export function isLive(lease: Lease, now = Date.now()): boolean {
-  return lease.state === "held" && Date.parse(lease.expiresAt) > now;
+  return lease.state === "held" && Date.parse(lease.expiresAt) > now && !holderGone(lease);
+}
+
+/** Whether the lease's holder was a process of this machine that no longer runs. */
+export function holderGone(lease: Lease): boolean {
+  return processGone(lease.processTable, lease.pid);
 }
 
 export function newLease(
@@ -89,6 +101,8 @@ export function newLease(
     acquiredAt: at,
     renewedAt: at,
     expiresAt: new Date(now + ttl).toISOString(),
+    pid: process.pid,
+    ...(PROCESS_TABLE ? { processTable: PROCESS_TABLE } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import { pipeline } from "node:stream/promises";
 import { abortError, ContrailError } from "../errors.js";
 import type { Lake, LakeEntry } from "../types.js";
 import { META } from "./keys.js";
+import { processAlive } from "./process.js";
 
 const TMP = `${META}/tmp`;
 
@@ -154,7 +155,7 @@ export class LocalLake implements Lake {
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const name of names) {
       const pid = Number(name.split("-")[0]);
-      if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+      if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
       await rm(join(dir, name), { force: true });
     }
   }
@@ -266,15 +267,6 @@ async function ensureDirectory(dir: string, cause: NodeJS.ErrnoException): Promi
 
 function lakeError(err: NodeJS.ErrnoException, what: string): ContrailError {
   return new ContrailError("LAKE_IO", `${what}: ${err.code ?? err.message}`, { cause: err });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function wrapIo(err: unknown, key: string): Error {

@@ -6,6 +6,7 @@ import { ContrailError, errorMessage } from "../errors.js";
 import { checkPrefix, isoMillis, manifestPrefix, timeOfKey } from "../lake/keys.js";
 import {
   acquireLease,
+  holderGone,
   isLive,
   leaseKey,
   newLease,
@@ -103,6 +104,12 @@ export class UnitLeases {
       return { ok: false, reason: got.refused };
     }
     this.track(region, got.held);
+    const gone = got.replaced;
+    if (gone?.state === "held" && holderGone(gone) && Date.parse(gone.expiresAt) > Date.now())
+      this.opts.log.info(
+        { region, owner: gone.owner, pid: gone.pid },
+        "the crawler that held this unit no longer runs on this machine; taking it over",
+      );
     if (
       slot &&
       mayHaveRecorded(got.replaced, looked) &&
