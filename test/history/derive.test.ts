@@ -159,6 +159,28 @@ describe("history derivation into a local lake", () => {
     }
   });
 
+  test("an offer joined a bucket at a time (as a large one is) gives the rows it gives in one go", async () => {
+    const whole = await putCapture(lake, "AmazonEC2", "us-west-2", AT, fixture("ec2-offer-small.json"));
+    const split = await putCapture(lake, "AmazonEC2", "us-west-1", AT, fixture("ec2-offer-small.json"));
+    const one = await deriveCapture(lake, whole, { signal });
+    // 7 KB in buckets of 1 KB: 8 buckets, most SKUs' products and terms in different staging files from the others'.
+    const many = await deriveCapture(lake, split, { signal, bucketBytes: 1000 });
+    const sorted = async (key: string) =>
+      (await readParquet(await historyFile(lake, key))).sort((a, b) =>
+        `${a.rate_code as string}|${a.currency as string}`.localeCompare(
+          `${b.rate_code as string}|${b.currency as string}`,
+        ),
+      );
+    assert.equal(many.rows, 7);
+    assert.deepEqual(await sorted(many.key), await sorted(one.key));
+  });
+
+  test("CSV-staged sources are never bucketed: a large Azure capture gives each item once", async () => {
+    const m = await putCapture(lake, "AzureRetail", "bucketed", AT, fixture("azure-retail-small.json"));
+    const r = await deriveCapture(lake, m, { signal, bucketBytes: 100 });
+    assert.equal(r.rows, 3);
+  });
+
   test("a spot capture: one row per record, enrichment kept as JSON", async () => {
     const m = await putCapture(lake, "AmazonEC2Spot", "eu-west-3", AT, fixture("spot-2019-three.json"));
     const r = await deriveCapture(lake, m, { signal });
