@@ -9,12 +9,14 @@ export interface Duck {
 
 /**
  * An in-memory database. `memoryLimit` bounds DuckDB's own buffers (it spills to `tempDirectory` beyond it);
- * two threads at most, as the crawler shares its machine.
+ * two threads at most by default, as the crawler shares its machine.
  */
-export async function openDuck(opts: { memoryLimit?: string; tempDirectory?: string } = {}): Promise<Duck> {
+export async function openDuck(
+  opts: { memoryLimit?: string; tempDirectory?: string; threads?: number } = {},
+): Promise<Duck> {
   const { DuckDBInstance } = await import("@duckdb/node-api");
   const instance = await DuckDBInstance.create(":memory:", {
-    threads: "2",
+    threads: String(opts.threads ?? 2),
     ...(opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {}),
     ...(opts.tempDirectory ? { temp_directory: opts.tempDirectory } : {}),
     // Rows need no order until the final COPY: this lets DuckDB stream joins and casts with less memory.

@@ -1,9 +1,11 @@
-// A streaming JSON scanner that hands over selected values whole, as text, and walks past everything else.
+// A streaming JSON scanner that hands over selected values whole, as compact JSON bytes, and walks past the rest.
 //
 // Why not a general streaming parser: an AmazonEC2 offer is larger than memory and than V8's largest string, but
 // every piece we need from it (one product, one SKU's terms) is a few KB. So the scanner tokenizes only the few
-// shallow levels above those pieces, cuts each wanted value out as bytes and lets the caller JSON.parse it (native,
-// fast). Inside a value it only tracks strings and brackets: one tight loop over bytes, no token objects.
+// shallow levels above those pieces and cuts each wanted value out as bytes, for the caller to parse natively
+// (JSON.parse, or DuckDB's JSON reader). Inside a value it only tracks strings and brackets: one tight loop over
+// bytes, no token objects. A taken value loses its whitespace outside strings on the way: it is then one line (what
+// a newline-delimited JSON file needs) and about a third smaller than the pretty-printed offer it came from.
 import type { Readable } from "node:stream";
 import { ContrailError } from "../errors.js";
 
@@ -15,8 +17,11 @@ export type JsonPath = readonly string[];
 
 export interface ScanHandlers {
   choose(path: JsonPath): Choice;
-  /** A taken value, as its exact JSON text (numbers keep every digit as served). */
-  value(path: JsonPath, text: string): void;
+  /**
+   * A taken value as compact JSON bytes: the served text without whitespace outside strings (numbers keep every
+   * digit as served). The buffer is reused after this returns: copy what you keep.
+   */
+  value(path: JsonPath, json: Buffer): void;
 }
 
 const QUOTE = 0x22;
@@ -56,7 +61,9 @@ export class JsonScanner {
   private inString = false;
   private escaped = false;
   private bare = false;
-  private pieces: Buffer[] = [];
+  // The taken value's compact bytes so far.
+  private out = Buffer.allocUnsafe(1 << 16);
+  private outLength = 0;
   private keyPieces: Buffer[] = [];
   private rawPath: JsonPath = [];
   private offset = 0;
@@ -143,57 +150,119 @@ export class JsonScanner {
     this.inString = false;
     this.escaped = false;
     this.bare = !(b === OPEN_OBJ || b === OPEN_ARR || b === QUOTE);
-    this.pieces = [];
+    this.outLength = 0;
     this.state = RAW;
   }
 
   /** Scans a taken or skipped value from `i`; returns where the scan stopped. */
   private raw(buf: Buffer, start: number): number {
     const n = buf.length;
-    let i = start;
     let end = -1;
     if (this.bare) {
+      let i = start;
       while (i < n && !endsBare(buf[i]!)) i++;
       if (i < n) end = i;
-    } else {
-      let { depth, inString, escaped } = this;
-      for (; i < n; i++) {
-        const b = buf[i]!;
-        if (inString) {
-          if (escaped) escaped = false;
-          else if (b === BACKSLASH) escaped = true;
-          else if (b === QUOTE) {
-            inString = false;
-            if (depth === 0) {
-              end = i + 1;
-              break;
-            }
-          }
-        } else if (b === QUOTE) inString = true;
-        else if (b === OPEN_OBJ || b === OPEN_ARR) depth++;
-        else if (b === CLOSE_OBJ || b === CLOSE_ARR) {
-          if (--depth === 0) {
-            end = i + 1;
-            break;
-          }
-        }
-      }
-      this.depth = depth;
-      this.inString = inString;
-      this.escaped = escaped;
-    }
-    if (this.take) this.pieces.push(buf.subarray(start, end < 0 ? n : end));
+      if (this.take) this.keep(buf, start, i);
+    } else end = this.take ? this.copyNested(buf, start) : this.skipNested(buf, start);
     if (end < 0) return n;
     this.finishRaw();
     return end;
   }
 
-  private finishRaw(): void {
-    if (this.take) {
-      const text = (this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces)).toString("utf8");
-      this.pieces = [];
-      this.handlers.value(this.rawPath, text);
+  /** Walks an object, array or string; returns the index after its end, or -1 if it goes on in the next chunk. */
+  private skipNested(buf: Buffer, start: number): number {
+    const n = buf.length;
+    let { depth, inString, escaped } = this;
+    let end = -1;
+    for (let i = start; i < n; i++) {
+      const b = buf[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (b === BACKSLASH) escaped = true;
+        else if (b === QUOTE) {
+          inString = false;
+          if (depth === 0) {
+            end = i + 1;
+            break;
+          }
+        }
+      } else if (b === QUOTE) inString = true;
+      else if (b === OPEN_OBJ || b === OPEN_ARR) depth++;
+      else if (b === CLOSE_OBJ || b === CLOSE_ARR) {
+        if (--depth === 0) {
+          end = i + 1;
+          break;
+        }
+      }
     }
+    this.depth = depth;
+    this.inString = inString;
+    this.escaped = escaped;
+    return end;
+  }
+
+  /**
+   * As skipNested, copying the value's bytes but its whitespace outside strings to `out`. Two loops rather than one
+   * with a `take` flag: these run once per byte of a GB-sized offer, and the skipping one stays the tighter.
+   */
+  private copyNested(buf: Buffer, start: number): number {
+    const n = buf.length;
+    const out = this.room(n - start);
+    let o = this.outLength;
+    let { depth, inString, escaped } = this;
+    let end = -1;
+    for (let i = start; i < n; i++) {
+      const b = buf[i]!;
+      if (inString) {
+        out[o++] = b;
+        if (escaped) escaped = false;
+        else if (b === BACKSLASH) escaped = true;
+        else if (b === QUOTE) {
+          inString = false;
+          if (depth === 0) {
+            end = i + 1;
+            break;
+          }
+        }
+        continue;
+      }
+      if (b <= 0x20 && isSpace(b)) continue;
+      out[o++] = b;
+      if (b === QUOTE) inString = true;
+      else if (b === OPEN_OBJ || b === OPEN_ARR) depth++;
+      else if (b === CLOSE_OBJ || b === CLOSE_ARR) {
+        if (--depth === 0) {
+          end = i + 1;
+          break;
+        }
+      }
+    }
+    this.outLength = o;
+    this.depth = depth;
+    this.inString = inString;
+    this.escaped = escaped;
+    return end;
+  }
+
+  private keep(buf: Buffer, start: number, end: number): void {
+    const out = this.room(end - start);
+    buf.copy(out, this.outLength, start, end);
+    this.outLength += end - start;
+  }
+
+  /** `out` with room for `more` bytes (a value is a few KB; the buffer grows to the largest one taken). */
+  private room(more: number): Buffer {
+    if (this.outLength + more > this.out.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.outLength + more));
+      this.out.copy(bigger, 0, 0, this.outLength);
+      this.out = bigger;
+    }
+    return this.out;
+  }
+
+  private finishRaw(): void {
+    if (this.take) this.handlers.value(this.rawPath, this.out.subarray(0, this.outLength));
+    this.outLength = 0;
     this.state = this.frames.length === 0 ? DONE : AFTER_VALUE;
   }
 

@@ -1,6 +1,8 @@
 // AWS EC2 offer files (wire-formats §1.5) for the fake Price List API (aws-pricing.ts): products and OnDemand/Reserved
 // terms generated deterministically from a seed, pretty-printed like AWS's (Jackson style: `"key" : value`, `{ }`,
 // `[ ]`). `offerStream` produces GB-sized documents in ~64 KiB chunks without holding them.
+// As in the real files: Reserved terms have several price dimensions (an upfront fee and an hourly rate), data
+// transfer is priced in tiers (`beginRange`/`endRange` in GB), and the China regions price in CNY.
 import { Readable } from "node:stream";
 
 export interface OfferProduct {
@@ -13,7 +15,7 @@ export interface ProductInput {
   sku?: string;
   productFamily?: string;
   attributes?: Record<string, string | null>;
-  /** OnDemand hourly price in USD, e.g. "0.0960000000". */
+  /** OnDemand hourly price in the region's currency (USD; CNY in China), e.g. "0.0960000000". */
   price?: string;
 }
 export interface OfferStreamOptions {
@@ -48,9 +50,8 @@ const LOCATIONS = new Map(
   rows(`us-east-1|US East (N. Virginia)|;us-east-2|US East (Ohio)|USE2-;us-west-1|US West (N. California)|USW1-
 us-west-2|US West (Oregon)|USW2-;eu-west-1|EU (Ireland)|EU-;eu-west-2|EU (London)|EUW2-;eu-central-1|EU (Frankfurt)|EUC1-
 ap-northeast-1|Asia Pacific (Tokyo)|APN1-;ap-southeast-1|Asia Pacific (Singapore)|APS1-;sa-east-1|South America (Sao Paulo)|SAE1-
-ap-southeast-2|Asia Pacific (Sydney)|APS2-;ap-south-1|Asia Pacific (Mumbai)|APS3-;ca-central-1|Canada (Central)|CAN1-`).map(
-    (r) => [r[0]!, r],
-  ),
+ap-southeast-2|Asia Pacific (Sydney)|APS2-;ap-south-1|Asia Pacific (Mumbai)|APS3-;ca-central-1|Canada (Central)|CAN1-
+cn-north-1|China (Beijing)|CNN1-;cn-northwest-1|China (Ningxia)|CNW1-`).map((r) => [r[0]!, r]),
 );
 // operatingSystem|operation|price factor; preInstalledSw; tenancy|usage; capacitystatus|usage (weighted by repetition)
 const OS = rows(
@@ -152,6 +153,15 @@ currentGeneration={gen}|instanceFamily={4}|vcpu={1}|physicalProcessor={5}|clockS
 networkPerformance={7}|processorArchitecture=64-bit|tenancy={tenancy}|operatingSystem={os}
 licenseModel=No License required|usagetype={usagetype}|operation={operation}|capacitystatus={capacity}
 normalizationSizeFactor={nsf}|preInstalledSw={sw}|regionCode={region}|servicename=Amazon Elastic Compute Cloud`);
+const TRANSFER_ATTRS =
+  template(`servicecode=AmazonEC2|transferType=AWS Outbound|fromLocation={location}|fromLocationType=AWS Region
+toLocation=External|toLocationType=Other|usagetype={prefix}DataTransfer-Out-Bytes|operation=|fromRegionCode={region}
+servicename=Amazon Elastic Compute Cloud`);
+// Data transfer out, per GB and month: beginRange|endRange|USD|rate code (AWS's tiers: the first GB free, then
+// 10 TB, 40 TB, 100 TB, and the rest).
+const TRANSFER_TIERS =
+  rows(`0|1|0.0000000000|4GDQ5ZJ9RW;1|10240|0.0900000000|3MKTKA4HR6;10240|51200|0.0850000000|QX2A4EVRT5
+51200|153600|0.0700000000|D42MF2PVJS;153600|Inf|0.0500000000|WH4ZK2UA8B`);
 const STORAGE_ATTRS =
   template(`servicecode=AmazonEC2|location={location}|locationType=AWS Region|storageMedia=SSD-backed
 volumeType=General Purpose|maxVolumeSize=16 TiB|maxIopsvolume=16000|maxThroughputvolume=1000 MiB/s
@@ -194,6 +204,14 @@ export function generatedProduct(seed: string, region: string, index: number): O
   const salt = hash32(`${seed}|${region}`);
   const r = rng(mix(salt ^ mix(index + 1)));
   const sku = makeSku(r, index, salt);
+  if (index % 16 === 7)
+    return {
+      sku,
+      productFamily: "Data Transfer",
+      attributes: shared(`${region}|transfer`, () =>
+        fill(TRANSFER_ATTRS, { ...regionAttrs(region), region }),
+      ),
+    };
   if (index % 16 === 15)
     return {
       sku,
@@ -234,13 +252,21 @@ export function completeProduct(p: ProductInput, region: string, index: number):
   return { sku, productFamily: p.productFamily ?? "Compute Instance", attributes };
 }
 
+/** The China regions' offers price in CNY (at about this many CNY to the dollar); every other region in USD. */
+const CNY_PER_USD = 7.2;
+const inChina = (p: OfferProduct) =>
+  (p.attributes.regionCode ?? p.attributes.fromRegionCode ?? "").startsWith("cn-");
+const currencyOf = (p: OfferProduct) => (inChina(p) ? "CNY" : "USD");
+const money = (p: OfferProduct, amount: string) => `${inChina(p) ? "CNY " : "$"}${amount}`;
+
 function hourly(p: OfferProduct, version: string, explicit?: string): string {
   if (explicit !== undefined) return explicit;
-  if (p.productFamily !== "Compute Instance") return "0.0800000000";
+  const rate = inChina(p) ? CNY_PER_USD : 1;
+  if (p.productFamily !== "Compute Instance") return (0.08 * rate).toFixed(10);
   const base = Number(TYPES.find((t) => t[0] === p.attributes.instanceType)?.[8] ?? 0.1);
   const os = Number(OS.find((o) => o[0] === p.attributes.operatingSystem)?.[2] ?? 1);
   const jitter = 1 + (mix(hash32(`${p.sku}|${version}`)) % 1000) / 20000; // prices move a little between versions
-  return (base * os * (p.attributes.preInstalledSw === "NA" ? 1 : 2.5) * jitter).toFixed(10);
+  return (base * os * (p.attributes.preInstalledSw === "NA" ? 1 : 2.5) * jitter * rate).toFixed(10);
 }
 
 // Text builders at the offer file's fixed depths; prettyJson(JSON.parse(doc)) === doc holds (the tests check it).
@@ -254,11 +280,20 @@ function productText(p: OfferProduct): string {
   }
   return `{\n${pad(6)}"sku" : ${q(p.sku)},\n${pad(6)}"productFamily" : ${q(p.productFamily)},\n${pad(6)}"attributes" : ${attrs}\n${pad(4)}}`;
 }
-function dimText(rc: string, desc: string, unit: string, usd: string, ranged: boolean): string {
-  const r = ranged ? `${pad(14)}"beginRange" : "0",\n${pad(14)}"endRange" : "Inf",\n` : "";
+interface Dim {
+  rc: string;
+  desc: string;
+  unit: string;
+  currency: string;
+  price: string;
+  /** [beginRange, endRange]; none for a one-off fee. */
+  range?: readonly [string, string];
+}
+function dimText({ rc, desc, unit, currency, price, range }: Dim): string {
+  const r = range ? `${pad(14)}"beginRange" : "${range[0]}",\n${pad(14)}"endRange" : "${range[1]}",\n` : "";
   return (
     `${pad(12)}${q(rc)} : {\n${pad(14)}"rateCode" : ${q(rc)},\n${pad(14)}"description" : ${q(desc)},\n${r}` +
-    `${pad(14)}"unit" : "${unit}",\n${pad(14)}"pricePerUnit" : {\n${pad(16)}"USD" : "${usd}"\n${pad(14)}},\n${pad(14)}"appliesTo" : [ ]\n${pad(12)}}`
+    `${pad(14)}"unit" : "${unit}",\n${pad(14)}"pricePerUnit" : {\n${pad(16)}"${currency}" : "${price}"\n${pad(14)}},\n${pad(14)}"appliesTo" : [ ]\n${pad(12)}}`
   );
 }
 function termText(sku: string, code: string, eff: string, dims: string[], attrs: string[][]): string {
@@ -278,35 +313,74 @@ const describe = (p: OfferProduct) => {
 };
 
 function onDemandText(p: OfferProduct, version: string, price?: string): string {
-  const usd = hourly(p, version, price);
-  const rc = `${p.sku}.JRTCKXETXF.6YS6EN2CT7`;
+  const dims = p.productFamily === "Data Transfer" ? transferDims(p, price) : [hourlyDim(p, version, price)];
+  return `{\n${termText(p.sku, "JRTCKXETXF", effective(version), dims.map(dimText), [])}\n${pad(6)}}`;
+}
+
+function hourlyDim(p: OfferProduct, version: string, price?: string): Dim {
+  const amount = hourly(p, version, price);
   const compute = p.productFamily === "Compute Instance";
   const desc = compute
-    ? `$${Number(usd).toFixed(3)} per On Demand ${describe(p)} ${p.attributes.instanceType} Instance Hour`
-    : `$${Number(usd).toFixed(2)} per GB-month of General Purpose (gp3) provisioned storage - ${p.attributes.location}`;
-  const dim = dimText(rc, desc, compute ? "Hrs" : "GB-Mo", usd, true);
-  return `{\n${termText(p.sku, "JRTCKXETXF", effective(version), [dim], [])}\n${pad(6)}}`;
+    ? `${money(p, Number(amount).toFixed(3))} per On Demand ${describe(p)} ${p.attributes.instanceType} Instance Hour`
+    : `${money(p, Number(amount).toFixed(2))} per GB-month of General Purpose (gp3) provisioned storage - ${p.attributes.location}`;
+  const unit = compute ? "Hrs" : "GB-Mo";
+  return {
+    rc: `${p.sku}.JRTCKXETXF.6YS6EN2CT7`,
+    desc,
+    unit,
+    currency: currencyOf(p),
+    price: amount,
+    range: ["0", "Inf"],
+  };
+}
+
+/** One dimension per tier; `price`, when given, is the second tier's (the first GB stays free). */
+function transferDims(p: OfferProduct, price?: string): Dim[] {
+  const rate = inChina(p) ? CNY_PER_USD : 1;
+  const scale = price === undefined ? 1 : Number(price) / Number(TRANSFER_TIERS[1]![2]);
+  return TRANSFER_TIERS.map(([begin, end, usd, code]) => {
+    const amount = (Number(usd) * rate * scale).toFixed(10);
+    const upTo = end === "Inf" ? `greater than ${Number(begin) / 1024} TB` : `up to ${Number(end) / 1024} TB`;
+    return {
+      rc: `${p.sku}.JRTCKXETXF.${code}`,
+      desc: `${money(p, Number(amount).toFixed(3))} per GB - ${upTo} / month data transfer out to the internet`,
+      unit: "GB",
+      currency: currencyOf(p),
+      price: amount,
+      range: [begin!, end!],
+    };
+  });
 }
 
 function reservedText(p: OfferProduct, version: string, price?: string): string | undefined {
   if (p.productFamily !== "Compute Instance") return undefined;
-  const usd = Number(hourly(p, version, price));
+  const hourlyPrice = Number(hourly(p, version, price));
+  const currency = currencyOf(p);
   const r = rng(hash32(`${p.sku}|reserved`));
   const start = Math.floor(r() * RESERVED.length);
   const terms: string[] = [];
   for (let i = 0; i < 4; i++) {
     const [code, lease, cls, purchase] = RESERVED[(start + i * 3) % RESERVED.length] as Row4;
     const years = lease === "1yr" ? 1 : 3;
-    const total = usd * ((cls === "standard" ? 0.6 : 0.7) - (years - 1) * 0.1) * 8760 * years;
+    const total = hourlyPrice * ((cls === "standard" ? 0.6 : 0.7) - (years - 1) * 0.1) * 8760 * years;
     const upfront = purchase === "All Upfront" ? 1 : purchase === "Partial Upfront" ? 0.5 : 0;
     const rc = `${p.sku}.${code}`;
     const dims =
       upfront > 0
-        ? [dimText(`${rc}.2TG2D8R56U`, "Upfront Fee", "Quantity", String(Math.round(total * upfront)), false)]
+        ? [
+            dimText({
+              rc: `${rc}.2TG2D8R56U`,
+              desc: "Upfront Fee",
+              unit: "Quantity",
+              currency,
+              price: String(Math.round(total * upfront)),
+            }),
+          ]
         : [];
     const desc = `${describe(p)} (Amazon VPC), ${p.attributes.instanceType} reserved instance applied`;
+    const perHour = ((total * (1 - upfront)) / (8760 * years)).toFixed(10);
     dims.push(
-      dimText(`${rc}.6YS6EN2CT7`, desc, "Hrs", ((total * (1 - upfront)) / (8760 * years)).toFixed(10), true),
+      dimText({ rc: `${rc}.6YS6EN2CT7`, desc, unit: "Hrs", currency, price: perHour, range: ["0", "Inf"] }),
     );
     const attrs = { LeaseContractLength: lease, OfferingClass: cls, PurchaseOption: purchase };
     terms.push(termText(p.sku, code, effective(version), dims, Object.entries(attrs)));

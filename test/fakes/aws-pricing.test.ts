@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { generatedProduct, offerFragments } from "./aws-offer.js";
 import { FakeAwsPricing, offerStream, prettyJson } from "./aws-pricing.js";
 
 const md5 = (b: Buffer | string) => createHash("md5").update(b).digest("hex");
@@ -230,4 +231,51 @@ test("offerStream produces valid JSON of about targetBytes, deterministically", 
   assert.equal(sha256(a), sha256(b));
   const c = await collect(offerStream({ targetBytes: 20e6, seed: 43 }));
   assert.notEqual(sha256(a), sha256(c));
+});
+
+test("offers price like AWS's: Reserved terms with an upfront fee and an hourly rate, data transfer in tiers, CNY in China", () => {
+  const offer = (region: string) => {
+    const doc = [
+      ...offerFragments({
+        version: "20260116160258",
+        count: 48,
+        product: (i) => generatedProduct("t", region, i),
+      }),
+    ].join("");
+    assert.equal(prettyJson(JSON.parse(doc)), doc);
+    return JSON.parse(doc) as Offer;
+  };
+  type Dim = { beginRange?: string; endRange?: string; unit: string; pricePerUnit: Record<string, string> };
+  const dims = (o: Offer, type: string) =>
+    Object.values(o.terms[type]!).flatMap((bySku) =>
+      Object.values(bySku).map((t) => Object.values(t.priceDimensions) as unknown as Dim[]),
+    );
+  for (const [region, currency] of [
+    ["us-east-1", "USD"],
+    ["cn-north-1", "CNY"],
+  ] as const) {
+    const o = offer(region);
+    const all = [...dims(o, "OnDemand"), ...dims(o, "Reserved")].flat();
+    assert.deepEqual([...new Set(all.flatMap((d) => Object.keys(d.pricePerUnit)))], [currency], region);
+
+    const tiered = dims(o, "OnDemand").filter((d) => d.length > 1);
+    assert.equal(tiered.length, 3, "one data transfer product in 16");
+    for (const tiers of tiered) {
+      assert.equal(tiers[0]!.beginRange, "0");
+      assert.equal(tiers.at(-1)!.endRange, "Inf");
+      for (let i = 1; i < tiers.length; i++) {
+        assert.equal(tiers[i]!.beginRange, tiers[i - 1]!.endRange, "tiers are contiguous");
+        assert.ok(
+          Number(tiers[i]!.pricePerUnit[currency]) <= Number(tiers[i - 1]!.pricePerUnit[currency]) || i === 1,
+        );
+      }
+      assert.ok(tiers.every((d) => d.unit === "GB"));
+    }
+    const reserved = dims(o, "Reserved");
+    assert.ok(
+      reserved.some(
+        (d) => d.length === 2 && d.some((x) => x.unit === "Quantity") && d.some((x) => x.unit === "Hrs"),
+      ),
+    );
+  }
 });

@@ -10,6 +10,7 @@ import { deriveCapture, deriveMissing } from "../../src/history/derive.js";
 import { openDuck } from "../../src/history/duck.js";
 import { TABLES } from "../../src/history/tables.js";
 import type { Lake } from "../../src/types.js";
+import { generatedProduct, offerFragments } from "../fakes/aws-offer.js";
 import { startS3, type FakeS3 } from "../fakes/s3.js";
 import { tempDir } from "../helpers.js";
 import { fixture, parquetColumns, putCapture, readParquet, s3Lake } from "./helpers.js";
@@ -157,6 +158,67 @@ describe("history derivation into a local lake", () => {
     } finally {
       duck.close();
     }
+  });
+
+  test("an offer joined a bucket at a time (as a large one is) gives the rows it gives in one go", async () => {
+    const whole = await putCapture(lake, "AmazonEC2", "us-west-2", AT, fixture("ec2-offer-small.json"));
+    const split = await putCapture(lake, "AmazonEC2", "us-west-1", AT, fixture("ec2-offer-small.json"));
+    const one = await deriveCapture(lake, whole, { signal });
+    // 7 KB in buckets of 1 KB: 8 buckets, most SKUs' products and terms in different staging files from the others'.
+    const many = await deriveCapture(lake, split, { signal, bucketBytes: 1000 });
+    const sorted = async (key: string) =>
+      (await readParquet(await historyFile(lake, key))).sort((a, b) =>
+        `${a.rate_code as string}|${a.currency as string}`.localeCompare(
+          `${b.rate_code as string}|${b.currency as string}`,
+        ),
+      );
+    assert.equal(many.rows, 7);
+    assert.deepEqual(await sorted(many.key), await sorted(one.key));
+  });
+
+  test("CSV-staged sources are never bucketed: a large Azure capture gives each item once", async () => {
+    const m = await putCapture(lake, "AzureRetail", "bucketed", AT, fixture("azure-retail-small.json"));
+    const r = await deriveCapture(lake, m, { signal, bucketBytes: 100 });
+    assert.equal(r.rows, 3);
+  });
+
+  test("a generated China offer: every dimension of every OnDemand and Reserved term, tiers and CNY as served", async () => {
+    const doc = [
+      ...offerFragments({
+        version: "20260116160258",
+        count: 64,
+        product: (i) => generatedProduct("d", "cn-north-1", i),
+      }),
+    ].join("");
+    // What the file says, read by JSON.parse (not by the scanner and DuckDB under test).
+    type Dim = {
+      rateCode: string;
+      beginRange?: string;
+      endRange?: string;
+      pricePerUnit: Record<string, string>;
+    };
+    type Terms = Record<string, Record<string, { priceDimensions: Record<string, Dim> }>>;
+    const offer = JSON.parse(doc) as { terms: Record<string, Terms> };
+    const range = (v: string | undefined) => (v === undefined ? null : v === "Inf" ? Infinity : Number(v));
+    const expected = Object.entries(offer.terms).flatMap(([type, bySku]) =>
+      Object.values(bySku).flatMap((terms) =>
+        Object.values(terms).flatMap((t) =>
+          Object.values(t.priceDimensions).flatMap((d) =>
+            Object.entries(d.pricePerUnit).map(([currency, price]) =>
+              [type, d.rateCode, currency, Number(price), range(d.beginRange), range(d.endRange)].join(" "),
+            ),
+          ),
+        ),
+      ),
+    );
+    const m = await putCapture(lake, "AmazonEC2", "cn-north-1", AT, doc);
+    const rows = await readParquet(await historyFile(lake, (await deriveCapture(lake, m, { signal })).key));
+    const got = rows.map((r) =>
+      [r.term_type, r.rate_code, r.currency, r.price, r.begin_range, r.end_range].join(" "),
+    );
+    assert.deepEqual(got.sort(), expected.sort());
+    assert.ok(rows.some((r) => r.product_family === "Data Transfer" && r.end_range === 51200));
+    assert.ok(rows.every((r) => r.currency === "CNY"));
   });
 
   test("a spot capture: one row per record, enrichment kept as JSON", async () => {

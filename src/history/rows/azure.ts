@@ -2,7 +2,7 @@
 // Both send prices as JSON numbers; the scanner's text is re-read with numbers as strings, so 0.192 stays 0.192.
 import { numbersAsStrings } from "../scan.js";
 import { sqlString } from "../tables.js";
-import { text, type Extractor } from "./extractor.js";
+import { decimalSql, parse, text, type Extractor } from "./extractor.js";
 
 // Item field → column (SPEC §8: every item field in snake_case).
 const RETAIL_FIELDS = [
@@ -36,26 +36,27 @@ const TIMES = new Set(["effective_start_date", "effective_end_date"]);
 
 export function retailExtractor(): Extractor {
   return {
-    staging: { items: RETAIL_FIELDS.map((f) => f[1]) },
+    staging: { items: { csv: RETAIL_FIELDS.map((f) => f[1]) } },
     choose: (path) =>
       path.length === 0 || (path.length === 1 && path[0] === "Items")
         ? "descend"
         : path.length === 2
           ? "take"
           : "skip",
-    value(_path, json, append) {
+    value(_path, bytes, stage) {
+      const json = bytes.toString("utf8");
       const item = JSON.parse(numbersAsStrings(json)) as Record<string, unknown>;
       // savingsPlan stays JSON with numbers (its rates are nested, not columns of their own).
       if (item.savingsPlan !== undefined)
         item.savingsPlan = (JSON.parse(json) as Record<string, unknown>).savingsPlan;
-      append(
+      stage.row(
         "items",
         RETAIL_FIELDS.map(([field]) => text(item[field])),
       );
     },
     select: (capturedAt) => {
       const cols = RETAIL_FIELDS.map(([, c]) => {
-        if (DECIMALS.has(c)) return `CAST(${c} AS DECIMAL(38,10)) AS ${c}`;
+        if (DECIMALS.has(c)) return `${decimalSql(c)} AS ${c}`;
         if (TIMES.has(c)) return `CAST(${c} AS TIMESTAMPTZ) AS ${c}`;
         if (c === "is_primary_meter_region") return `CAST(${c} AS BOOLEAN) AS ${c}`;
         return c;
@@ -82,19 +83,21 @@ export function ratecardExtractor(): Extractor {
   let currency: string | undefined;
   return {
     staging: {
-      rates: [
-        "meter_id",
-        "meter_name",
-        "meter_category",
-        "meter_sub_category",
-        "meter_region",
-        "meter_status",
-        "unit",
-        "included_quantity",
-        "effective_date",
-        "tier_minimum",
-        "rate",
-      ],
+      rates: {
+        csv: [
+          "meter_id",
+          "meter_name",
+          "meter_category",
+          "meter_sub_category",
+          "meter_region",
+          "meter_status",
+          "unit",
+          "included_quantity",
+          "effective_date",
+          "tier_minimum",
+          "rate",
+        ],
+      },
     },
     choose(path) {
       if (path.length === 0) return "descend";
@@ -102,15 +105,15 @@ export function ratecardExtractor(): Extractor {
         return path[0] === "Currency" ? "take" : path[0] === "Meters" ? "descend" : "skip";
       return path[0] === "Meters" && path.length === 2 ? "take" : "skip";
     },
-    value(path, json, append) {
+    value(path, json, stage) {
       if (path.length === 1) {
-        currency = text(JSON.parse(json));
+        currency = text(parse(json));
         return;
       }
-      const m = JSON.parse(numbersAsStrings(json)) as Meter;
+      const m = JSON.parse(numbersAsStrings(json.toString("utf8"))) as Meter;
       // MeterRates: tier threshold (a string key) → rate; one row per tier.
       for (const [tier, rate] of Object.entries(m.MeterRates ?? {})) {
-        append("rates", [
+        stage.row("rates", [
           m.MeterId,
           m.MeterName,
           m.MeterCategory,
@@ -128,9 +131,9 @@ export function ratecardExtractor(): Extractor {
     // The currency is a top-level field that may come after the meters: it is known only now, at the end.
     select: (capturedAt) => `SELECT CAST(${capturedAt} AS TIMESTAMPTZ) AS captured_at,
         meter_id, meter_name, meter_category, meter_sub_category, meter_region, meter_status, unit,
-        CAST(included_quantity AS DECIMAL(38,10)) AS included_quantity,
+        ${decimalSql("included_quantity")} AS included_quantity,
         CAST(effective_date AS TIMESTAMPTZ) AS effective_date,
-        CAST(tier_minimum AS DECIMAL(38,10)) AS tier_minimum, CAST(rate AS DECIMAL(38,10)) AS rate,
+        ${decimalSql("tier_minimum")} AS tier_minimum, ${decimalSql("rate")} AS rate,
         ${currency === undefined ? "NULL" : sqlString(currency)}::VARCHAR AS currency
       FROM rates`,
   };

@@ -1,9 +1,13 @@
 // AmazonEC2 offers (wire-formats §1.5): one row per price dimension and currency of every OnDemand and Reserved term.
 // `products` and `terms` are both maps keyed by SKU and may come in either order, so each goes to its own staging
 // table and DuckDB joins them at the end (spilling to disk when they outgrow its memory limit).
+//
+// JavaScript only cuts the values out (one product; one SKU's terms of a type) and stages them as JSON lines with
+// their keys from the path: DuckDB parses them with explicit types, which is most of the work for a GB-sized offer.
+// Both are bucketed by the SKU they are keyed by, so a large offer is joined a bucket at a time.
 import type { JsonPath } from "../scan.js";
 import { sqlString } from "../tables.js";
-import { text, type Append, type Extractor } from "./extractor.js";
+import { decimalSql, parse, text, type Extractor } from "./extractor.js";
 
 const TERM_TYPES = new Set(["OnDemand", "Reserved"]);
 
@@ -22,50 +26,20 @@ const ATTRIBUTE_COLUMNS = [
   ["location", "location"],
 ] as const;
 
-interface Product {
-  sku?: string;
-  productFamily?: string;
-  attributes?: Record<string, unknown>;
-}
-interface Dimension {
-  rateCode?: string;
-  description?: string;
-  beginRange?: string;
-  endRange?: string;
-  unit?: string;
-  pricePerUnit?: Record<string, unknown>;
-}
-interface Term {
-  offerTermCode?: string;
-  sku?: string;
-  effectiveDate?: string;
-  priceDimensions?: Record<string, Dimension>;
-  termAttributes?: Record<string, unknown>;
-}
-
-const TERM_COLUMNS = [
-  "sku",
-  "term_type",
-  "offer_term_code",
-  "effective_date",
-  "lease_contract_length",
-  "purchase_option",
-  "offering_class",
-  "rate_code",
-  "description",
-  "unit",
-  "begin_range",
-  "end_range",
-  "currency",
-  "price",
-];
+// The shapes DuckDB reads the staged values with. Fields not named here are ignored; a missing one is NULL.
+const PRODUCT = "STRUCT(sku VARCHAR, productFamily VARCHAR, attributes JSON)";
+const DIMENSION =
+  "STRUCT(rateCode VARCHAR, description VARCHAR, beginRange VARCHAR, endRange VARCHAR, unit VARCHAR, pricePerUnit MAP(VARCHAR, VARCHAR))";
+const TERM = `STRUCT(offerTermCode VARCHAR, sku VARCHAR, effectiveDate VARCHAR, priceDimensions MAP(VARCHAR, ${DIMENSION}), termAttributes MAP(VARCHAR, VARCHAR))`;
 
 export function ec2Extractor(): Extractor {
   let version: string | undefined;
   return {
     staging: {
-      products: ["sku", "product_family", ...ATTRIBUTE_COLUMNS.map((c) => c[1]), "attributes"],
-      terms: TERM_COLUMNS,
+      // k: the SKU the value is keyed by (the fallback when a product or term lacks its own `sku`).
+      products: { json: { k: "VARCHAR", v: PRODUCT } },
+      // t: the term type; v: the SKU's terms of that type, keyed by `<sku>.<offerTermCode>`.
+      terms: { json: { t: "VARCHAR", k: "VARCHAR", v: `MAP(VARCHAR, ${TERM})` } },
     },
     choose(path: JsonPath) {
       if (path.length === 0) return "descend";
@@ -81,66 +55,38 @@ export function ec2Extractor(): Extractor {
       }
       return "skip";
     },
-    value(path, json, append) {
-      if (path.length === 1) {
-        version = text(JSON.parse(json));
-      } else if (path[0] === "products") {
-        appendProduct(path[1]!, JSON.parse(json) as Product, append);
-      } else {
-        const terms = JSON.parse(json) as Record<string, Term>;
-        for (const term of Object.values(terms)) appendTerm(path[1]!, path[2]!, term, append);
-      }
+    value(path, json, stage) {
+      if (path.length === 1) version = text(parse(json));
+      else if (path[0] === "products")
+        stage.json("products", `"k":${JSON.stringify(path[1])},`, json, path[1]!);
+      else
+        stage.json("terms", `"t":${JSON.stringify(path[1])},"k":${JSON.stringify(path[2])},`, json, path[2]!);
     },
     select(capturedAt) {
-      return `SELECT CAST(${capturedAt} AS TIMESTAMPTZ) AS captured_at,
+      const attribute = (i: number) => `p.a[${i + 1}]`;
+      const attributes = ATTRIBUTE_COLUMNS.map(([, column], i) =>
+        column === "vcpu" ? `TRY_CAST(${attribute(i)} AS INTEGER) AS vcpu` : `${attribute(i)} AS ${column}`,
+      );
+      const paths = ATTRIBUTE_COLUMNS.map(([name]) => sqlString(`$.${JSON.stringify(name)}`)).join(", ");
+      return `WITH
+      term AS (SELECT t AS term_type, k AS key_sku, unnest(map_values(v)) AS term FROM terms),
+      dimension AS (SELECT term_type, COALESCE(term.sku, key_sku) AS sku, term.offerTermCode AS offer_term_code,
+          term.effectiveDate AS effective_date, term.termAttributes AS ta,
+          unnest(map_values(term.priceDimensions)) AS d FROM term),
+      rate AS (SELECT *, unnest(map_entries(d.pricePerUnit)) AS pp FROM dimension),
+      product AS (SELECT COALESCE(v.sku, k) AS sku, v.productFamily AS product_family,
+          COALESCE(v.attributes, '{}')::VARCHAR AS attributes,
+          json_extract_string(v.attributes, [${paths}]) AS a FROM products)
+      SELECT CAST(${capturedAt} AS TIMESTAMPTZ) AS captured_at,
         ${version === undefined ? "NULL" : sqlString(version)}::VARCHAR AS offer_version,
-        t.sku, t.term_type, t.offer_term_code, t.rate_code, t.unit,
-        CAST(t.price AS DECIMAL(38,10)) AS price, t.currency,
-        CAST(t.begin_range AS DOUBLE) AS begin_range, CAST(t.end_range AS DOUBLE) AS end_range,
-        t.description, CAST(t.effective_date AS TIMESTAMPTZ) AS effective_date,
-        t.lease_contract_length, t.purchase_option, t.offering_class,
-        p.product_family, p.instance_type, TRY_CAST(p.vcpu AS INTEGER) AS vcpu, p.memory, p.operating_system,
-        p.tenancy, p.pre_installed_sw, p.license_model, p.capacity_status, p.usage_type, p.operation, p.location,
-        p.attributes
-      FROM terms t LEFT JOIN products p ON p.sku = t.sku`;
+        r.sku, r.term_type, r.offer_term_code, r.d.rateCode AS rate_code, r.d.unit AS unit,
+        ${decimalSql("r.pp.value")} AS price, r.pp.key AS currency,
+        CAST(r.d.beginRange AS DOUBLE) AS begin_range, CAST(r.d.endRange AS DOUBLE) AS end_range,
+        r.d.description AS description, CAST(r.effective_date AS TIMESTAMPTZ) AS effective_date,
+        r.ta['LeaseContractLength'] AS lease_contract_length, r.ta['PurchaseOption'] AS purchase_option,
+        r.ta['OfferingClass'] AS offering_class,
+        p.product_family, ${attributes.join(", ")}, p.attributes
+      FROM rate r LEFT JOIN product p ON p.sku = r.sku`;
     },
   };
-}
-
-function appendProduct(key: string, p: Product, append: Append): void {
-  const a = p.attributes ?? {};
-  append("products", [
-    p.sku ?? key,
-    p.productFamily,
-    ...ATTRIBUTE_COLUMNS.map(([attr]) => text(a[attr])),
-    JSON.stringify(a),
-  ]);
-}
-
-function appendTerm(termType: string, sku: string, t: Term, append: Append): void {
-  const ta = t.termAttributes ?? {};
-  const common = [
-    t.sku ?? sku,
-    termType,
-    t.offerTermCode,
-    t.effectiveDate,
-    text(ta.LeaseContractLength),
-    text(ta.PurchaseOption),
-    text(ta.OfferingClass),
-  ];
-  for (const d of Object.values(t.priceDimensions ?? {})) {
-    // One row per currency: the China regions' offers price in CNY, and a dimension may carry several.
-    for (const [currency, price] of Object.entries(d.pricePerUnit ?? {})) {
-      append("terms", [
-        ...common,
-        d.rateCode,
-        d.description,
-        d.unit,
-        d.beginRange,
-        d.endRange,
-        currency,
-        text(price),
-      ]);
-    }
-  }
 }

@@ -1,15 +1,14 @@
-// What turns one source's capture into rows: which JSON values to take while streaming, the staging tables they are
-// appended to (all text, exactly as served), and the SELECT that casts and joins them into the history table.
+// What turns one source's capture into rows: which JSON values to take while streaming, the staging tables they go
+// to (JSON lines for DuckDB to parse, or CSV rows of text exactly as served), and the SELECT that casts and joins
+// them into the history table.
 import type { Choice, JsonPath } from "../scan.js";
-
-/** Appends one row to a staging table; `undefined` and `null` become SQL NULL. */
-export type Append = (table: string, values: readonly (string | null | undefined)[]) => void;
+import type { Stage, StagingTable } from "../staging.js";
 
 export interface Extractor {
-  /** Staging tables: name → column names (every column VARCHAR). */
-  readonly staging: Readonly<Record<string, readonly string[]>>;
+  readonly staging: Readonly<Record<string, StagingTable>>;
   choose(path: JsonPath): Choice;
-  value(path: JsonPath, text: string, append: Append): void;
+  /** A taken value, as compact JSON bytes (valid only during the call). */
+  value(path: JsonPath, json: Buffer, stage: Stage): void;
   /** The history table's rows, columns in the order of tables.ts; `capturedAt` is an SQL literal. */
   select(capturedAt: string): string;
 }
@@ -19,4 +18,18 @@ export function text(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === "string") return v;
   return JSON.stringify(v);
+}
+
+/** Parses a taken value in JavaScript (for the sources whose values are few or need rewriting first). */
+export function parse<T>(json: Buffer): T {
+  return JSON.parse(json.toString("utf8")) as T;
+}
+
+/**
+ * A price as text cast exactly to DECIMAL(38,10). DuckDB's VARCHAR → DECIMAL(38,·) cast goes through 128-bit
+ * arithmetic and costs ~50× the DECIMAL(18,·) one; every real price fits 18 digits, so that cast is tried first
+ * (same rounding, same result) and the wide one takes only what overflows it.
+ */
+export function decimalSql(expr: string): string {
+  return `COALESCE(TRY_CAST(${expr} AS DECIMAL(18,10)), CAST(${expr} AS DECIMAL(38,10)))::DECIMAL(38,10)`;
 }
