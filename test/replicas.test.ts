@@ -174,7 +174,7 @@ for (const kind of ["local", "s3"] as const) {
 }
 
 /** A daemon on a local lake, AmazonEC2 only, hourly slots, with short leases. */
-function killScenario(dir: string) {
+function killScenario(dir: string, leaseTtl = "3s") {
   writeConfig(dir, {
     sources: {
       AmazonEC2: { interval: "1h", regionDelay: "0s" },
@@ -182,7 +182,7 @@ function killScenario(dir: string) {
       AzureRetail: { enabled: false },
     },
   });
-  const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl, CONTRAIL_LEASE_TTL: "3s" });
+  const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl, CONTRAIL_LEASE_TTL: leaseTtl });
   const lake = join(dir, "lake");
   const manifests = (region: string) =>
     filesUnder(lake).filter((f) => f.startsWith(`_contrail/manifests/AmazonEC2/${region}/`));
@@ -196,20 +196,36 @@ function killScenario(dir: string) {
     assert.deepEqual([manifests("us-east-1").length, manifests("eu-west-1").length], [1, 0]);
     return {
       child,
-      kill: async () => {
+      /**
+       * SIGKILL; `elsewhere` then rewrites the dead crawler's lease as one of another machine would be (another
+       * process table), which nobody may take before it lapses. Returns the lease's expiry.
+       */
+      kill: async (opts: { elsewhere?: boolean } = {}) => {
         child.kill("SIGKILL");
         assert.equal((await done).signal, "SIGKILL");
-        // The lease as the dead crawler left it: nobody may take it before it lapses.
-        const left = await new LocalLake(lake).getVersioned(leaseKey("AmazonEC2", "eu-west-1"));
-        return Date.parse((JSON.parse(left!.data.toString()) as { expiresAt: string }).expiresAt);
+        const key = leaseKey("AmazonEC2", "eu-west-1");
+        const local = new LocalLake(lake);
+        const left = await local.getVersioned(key);
+        const lease = JSON.parse(left!.data.toString()) as { expiresAt: string; processTable?: string };
+        assert.ok(lease.processTable, "the lease names its holder's process table");
+        if (opts.elsewhere) {
+          const moved = JSON.stringify({ ...lease, processTable: "another-machine" });
+          assert.ok(await local.putIfVersion(key, moved, left!.version), "rewriting the lease");
+        }
+        return Date.parse(lease.expiresAt);
       },
     };
   };
-  /** Checks the slot was captured by the survivor after the lease lapsed, once per region, nothing fetched twice. */
-  const assertTakenOver = (expiresAt: number, usEastFetches: number) => {
+  /**
+   * Checks the slot was captured by the survivor, once per region, nothing fetched twice: after the lease lapsed, or
+   * (`atOnce`, a restart on the dead crawler's machine) before.
+   */
+  const assertTakenOver = (expiresAt: number, usEastFetches: number, atOnce = false) => {
     const capturedAt = Date.parse(/([^/]+)\.json$/.exec(manifests("eu-west-1")[0]!)![1]!);
     assert.equal(Math.floor(capturedAt / HOUR), Math.floor(expiresAt / HOUR), "captured in the same slot");
-    assert.ok(capturedAt >= expiresAt, `taken ${expiresAt - capturedAt} ms before the lease lapsed`);
+    if (atOnce)
+      assert.ok(capturedAt < expiresAt, `taken ${capturedAt - expiresAt} ms after the lease lapsed`);
+    else assert.ok(capturedAt >= expiresAt, `taken ${expiresAt - capturedAt} ms before the lease lapsed`);
     assert.equal(
       aws.offerRequests("us-east-1").length,
       usEastFetches,
@@ -228,26 +244,32 @@ async function inOneSlot() {
   if (left < 90_000) await sleep(left + 1000);
 }
 
-test("a crawler killed mid-slot: the one restarted in the slot captures it once the lease lapses", async () => {
-  const { dir, cleanup } = tempDir();
-  try {
-    await inOneSlot();
-    const s = killScenario(dir);
-    const doomed = await s.startDoomed();
-    const expiresAt = await doomed.kill();
-    const usEast = aws.offerRequests("us-east-1").length;
-    const restarted = startCli(["crawl"], { cwd: dir, env: s.env });
-    const done = collect(restarted);
-    await waitFor("eu-west-1 captured after the restart", () => s.manifests("eu-west-1").length === 1);
-    restarted.kill("SIGTERM");
-    const r = await done;
-    assert.equal(r.code, 0, r.stderr);
-    s.assertTakenOver(expiresAt, usEast);
-  } finally {
-    aws.server.clearFaults();
-    cleanup();
-  }
-});
+for (const where of ["the same machine", "another machine"] as const) {
+  const elsewhere = where === "another machine";
+  test(`a crawler killed mid-slot, restarted on ${where}: it captures the slot ${elsewhere ? "once the lease lapses" : "at once"}`, async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      await inOneSlot();
+      // At once: well before a minute's lease could lapse. Once it lapses: a short lease, not to wait long.
+      const s = killScenario(dir, elsewhere ? "3s" : "60s");
+      const doomed = await s.startDoomed();
+      const expiresAt = await doomed.kill({ elsewhere });
+      const usEast = aws.offerRequests("us-east-1").length;
+      const restarted = startCli(["crawl"], { cwd: dir, env: s.env });
+      const done = collect(restarted);
+      await waitFor("eu-west-1 captured after the restart", () => s.manifests("eu-west-1").length === 1);
+      restarted.kill("SIGTERM");
+      const r = await done;
+      assert.equal(r.code, 0, r.stderr);
+      s.assertTakenOver(expiresAt, usEast, !elsewhere);
+      const noticed = r.logs.some((l) => String(l.msg).includes("no longer runs on this machine"));
+      assert.equal(noticed, !elsewhere, "the restart says it took over a dead crawler's lease");
+    } finally {
+      aws.server.clearFaults();
+      cleanup();
+    }
+  });
+}
 
 test("a crawler that finds another's live lease looks again when it lapses, and takes the slot over", async () => {
   const { dir, cleanup } = tempDir();
