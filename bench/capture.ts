@@ -1,5 +1,6 @@
 // Capture throughput and memory: an offer-shaped file of SIZE (default 1 GB) served from a local server, captured
-// by the crawler into the local lake and into the test S3 server, against the shell baseline `curl | gzip -6`.
+// by the crawler into the local lake and into the test S3 server, against the shell baselines `curl | gzip -6` and
+// `curl | gzip -6 | aws s3 cp -` (to the same S3 server; needs the AWS CLI).
 // Run: node --import tsx bench/capture.ts [--size 2GB] [--level 6]
 import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -85,6 +86,7 @@ async function main() {
   );
 
   const s3 = await startS3({ buckets: ["bench"] });
+  const s3Ratios: string[] = [];
   try {
     const s3env = {
       ...env,
@@ -99,12 +101,36 @@ async function main() {
       s3env,
       WORK,
     );
+    const remoteCapture = captureMs(remote.out) ?? remote.ms;
     line(
       "contrail → S3 (s3rver)",
       remote.ms,
       remote.peakRssMb,
-      `capture ${((captureMs(remote.out) ?? remote.ms) / 1000).toFixed(1)} s`,
+      `capture ${(remoteCapture / 1000).toFixed(1)} s`,
     );
+    // The S3 baseline: the same download and compression, uploaded by the AWS CLI from stdin (multipart, 8 MiB
+    // parts, 10 at once), to the same server. Skipped where the AWS CLI is not installed.
+    const hasAws = await run("bash", ["-c", "command -v aws"], process.env, ROOT).then(
+      () => true,
+      () => false,
+    );
+    if (hasAws) {
+      const s3shell = await run(
+        "bash",
+        [
+          "-c",
+          `set -o pipefail; curl -sf ${url}${OFFER_PATH} | gzip -6 | ` +
+            `aws s3 cp - s3://bench/baseline.json.gz --endpoint-url ${s3.endpoint} --only-show-errors`,
+        ],
+        { ...s3env, AWS_DEFAULT_REGION: s3.region },
+        ROOT,
+      );
+      line("curl | gzip -6 | aws s3 cp - (S3 baseline)", s3shell.ms, undefined);
+      s3Ratios.push(
+        `crawler → S3 vs the S3 baseline: ${(s3shell.ms / remote.ms).toFixed(2)}× its speed (whole process), ` +
+          `${(s3shell.ms / remoteCapture).toFixed(2)}× (capture time)`,
+      );
+    } else s3Ratios.push("S3 baseline skipped: the AWS CLI (`aws`) is not installed");
     const ratio = baselineMs / localCapture;
     process.stdout.write(
       `\ninput ${mb.toFixed(0)} MB, gzip level ${LEVEL || "default (6)"}, ${cpus().length} cores\n`,
@@ -114,6 +140,7 @@ async function main() {
     process.stdout.write(
       `\ncrawler capture vs baseline: ${ratio.toFixed(2)}× the baseline's speed (capture time, excluding process start)\n`,
     );
+    for (const r of s3Ratios) process.stdout.write(`${r}\n`);
   } finally {
     await s3.stop();
     close();

@@ -22,9 +22,16 @@ export class ParallelGzip extends Transform {
   private readonly level: number;
   private readonly blockSize: number;
   private readonly concurrency: number;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private readonly inFlight: Promise<Buffer>[] = [];
+  /** The block being filled, and how much of it is. */
+  private block: Buffer | undefined;
+  private filled = 0;
+  /**
+   * Blocks whose member is written, to fill again: a capture allocates `concurrency + 1` blocks, not one per MB.
+   * (A fresh buffer per block made V8 count a gigabyte of short-lived external memory per gigabyte captured, and run
+   * a full garbage collection every few dozen megabytes.)
+   */
+  private readonly spare: Buffer[] = [];
+  private readonly inFlight: { block: Buffer; member: Promise<Buffer> }[] = [];
 
   constructor(opts: ParallelGzipOptions = {}) {
     super({ readableHighWaterMark: 1024 * 1024 });
@@ -34,48 +41,51 @@ export class ParallelGzip extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes < this.blockSize) {
-      cb();
-      return;
-    }
     // Blocks are exactly blockSize bytes, so the output depends only on the content, not on how it was chunked.
-    while (this.pendingBytes >= this.blockSize) this.startBlock(this.blockSize);
-    this.drainTo(this.concurrency - 1).then(() => cb(), cb);
+    let at = 0;
+    while (at < chunk.length) {
+      const block = (this.block ??= this.spare.pop() ?? Buffer.allocUnsafe(this.blockSize));
+      const n = chunk.copy(block, this.filled, at);
+      this.filled += n;
+      at += n;
+      if (this.filled === this.blockSize) this.startBlock();
+    }
+    if (this.inFlight.length < this.concurrency) cb();
+    else this.drainTo(this.concurrency - 1).then(() => cb(), cb);
   }
 
   override _flush(cb: TransformCallback): void {
-    if (this.pendingBytes > 0 || this.inFlight.length === 0) this.startBlock();
+    if (this.filled > 0 || this.inFlight.length === 0) this.startBlock();
     this.drainTo(0).then(() => cb(), cb);
   }
 
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
-    // Members still compressing finish on the thread pool; their results are dropped.
-    for (const p of this.inFlight) p.catch(() => undefined);
+    // Members still compressing finish on the thread pool; their results are dropped (and their blocks with them).
+    for (const f of this.inFlight) f.member.catch(() => undefined);
     this.inFlight.length = 0;
-    this.pending = [];
+    this.block = undefined;
+    this.spare.length = 0;
     cb(err);
   }
 
-  /** Starts compressing the first `size` pending bytes (all of them by default). */
-  private startBlock(size = this.pendingBytes): void {
-    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    const block = all.subarray(0, size);
-    const rest = all.subarray(size);
-    this.pending = rest.length > 0 ? [rest] : [];
-    this.pendingBytes = rest.length;
-    const p = gzip(block, { level: this.level });
-    p.catch(() => undefined); // observed in drainTo; avoid an unhandled rejection meanwhile
-    this.inFlight.push(p);
+  /** Starts compressing the block filled so far (possibly empty: an empty input is one empty member). */
+  private startBlock(): void {
+    const block = this.block ?? Buffer.allocUnsafe(0);
+    const member = gzip(block.subarray(0, this.filled), { level: this.level });
+    member.catch(() => undefined); // observed in drainTo; avoid an unhandled rejection meanwhile
+    this.inFlight.push({ block, member });
+    this.block = undefined;
+    this.filled = 0;
   }
 
   /** Writes finished members, oldest first, until at most `max` are still compressing. */
   private async drainTo(max: number): Promise<void> {
     while (this.inFlight.length > max) {
-      const member = await this.inFlight[0]!;
+      const { block, member } = this.inFlight[0]!;
+      const out = await member;
       this.inFlight.shift();
-      this.push(member);
+      if (block.length === this.blockSize) this.spare.push(block);
+      this.push(out);
     }
   }
 }
