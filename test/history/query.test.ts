@@ -3,12 +3,12 @@
 // (whose history files are fetched into the user's cache directory).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LocalLake } from "../../src/lake/local.js";
 import type { Lake } from "../../src/types.js";
 import { startS3, type FakeS3 } from "../fakes/s3.js";
-import { cleanEnv, filesUnder, runCli, tempDir } from "../helpers.js";
+import { ROOT, cleanEnv, filesUnder, runCli, tempDir } from "../helpers.js";
 import { fixture, putCapture, s3Lake } from "./helpers.js";
 
 const T1 = "2019-03-29T12:00:00.000Z";
@@ -183,6 +183,37 @@ describe("contrail history and query on a local lake", () => {
     const none = await cli(["price", "x9.huge"]);
     assert.equal(none.code, 1);
     assert.equal((await cli(["price", "m5.large", "--since", "yesterday"])).code, 2);
+  });
+
+  test("the example queries of docs/history.md run as printed, and DuckDB reads the files straight from the lake", async () => {
+    const doc = readFileSync(join(ROOT, "docs", "history.md"), "utf8");
+    const examples = doc.slice(
+      doc.indexOf("## Example queries"),
+      doc.indexOf("## Reading the files elsewhere"),
+    );
+    const queries = [...examples.matchAll(/```sh\ncontrail query "([^"]+)"\n```/g)].map((m) => m[1]!);
+    assert.equal(queries.length, 4, "the four example queries");
+    const results = [];
+    for (const sql of queries) {
+      const r = await cli(["query", sql]);
+      assert.equal(r.code, 0, `${sql}\n${r.stderr}`);
+      results.push(r.stdout);
+    }
+    assert.match(results[0]!, /^region,price,currency,valid_from,valid_to\n/);
+    assert.match(results[0]!, /\nus-east-1,0\.1000000000,USD,2019-04-10 12:00:00\+00,\n/);
+    assert.match(results[1]!, /^region,price\nus-east-1,0\.1000000000\n$/);
+    assert.match(results[2]!, /^region,instance_type,operating_system,price,valid_from\n/);
+    assert.match(
+      results[3]!,
+      /^availability_zone,instance_type,changes,low,high,stddev\nus-east-1a,m5\.large,3,/,
+    );
+    // The DuckDB example of "Reading the files elsewhere", with the lake's path as printed (relative to tmp/demo).
+    const direct = /```sql\n(SELECT \* FROM read_parquet[^`]+);\n```/.exec(doc)?.[1];
+    assert.ok(direct, "the DuckDB example");
+    const r = await cli(["query", direct.replace("LIMIT 10", "ORDER BY captured_at, rate_code LIMIT 1")]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^captured_at,offer_version,sku,/);
+    assert.match(r.stdout, /,us-east-1\n$/, "region comes from the path");
   });
 
   test("tables without files exist, empty; a bad statement exits 1 with DuckDB's message; two statements exit 2", async () => {
