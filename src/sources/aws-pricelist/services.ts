@@ -1,7 +1,7 @@
 // `aws.services` / CONTRAIL_AWS_SERVICES: each Price List service code becomes a source of that name, captured
 // exactly like AmazonEC2 (the same offer source) with a 24 h interval (SPEC §4). Whether the codes exist needs the
 // Price List's service index: `crawl` checks them at start-up, before any download (preflight).
-import { ConfigError, errorMessage } from "../../errors.js";
+import { ConfigError, ContrailError, errorMessage } from "../../errors.js";
 import type { BaseConfig } from "../../config/schema.js";
 import type { HttpClient } from "../../types.js";
 import type { PreflightContext, Source, SourceFactory } from "../define.js";
@@ -22,7 +22,7 @@ export async function fetchServiceCodes(
   const doc = await http.getJson<{ offers?: unknown }>(url, { signal, label: "service index" });
   const offers = doc?.offers;
   if (!offers || typeof offers !== "object" || Array.isArray(offers)) {
-    throw new Error(`${url} has no "offers" object`);
+    throw new ContrailError("INVALID_SHAPE", `${url} has no "offers" object`);
   }
   return Object.keys(offers);
 }
