@@ -157,6 +157,18 @@ describe("Price List sources: aws.services and AWSComputeSavingsPlan", () => {
     assert.equal(aws.server.requests.length, from, "nothing requested");
   });
 
+  test("without aws.services there is no such source: --source AmazonRDS is a usage error; AWSComputeSavingsPlan needs nothing", async () => {
+    const dir = prepare([]);
+    const r = await crawl(dir, "AmazonRDS");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--source "AmazonRDS": expected one of AmazonEC2, .*AWSComputeSavingsPlan/);
+    const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl });
+    const sources = await runCli(["sources"], { cwd: dir, env });
+    assert.equal(sources.code, 0, sources.stderr);
+    assert.match(sources.stdout, /^AWSComputeSavingsPlan\s+enabled\s+1d/m);
+    assert.doesNotMatch(sources.stdout, /AmazonRDS/);
+  });
+
   test("the service index unreachable at start-up: a warning, and the runs go on", async () => {
     const dir = prepare(["AmazonS3"]);
     aws.server.fault({ path: "/offers/v1.0/aws/index.json" }, { kind: "status", status: 503 }, 10);
