@@ -1,7 +1,8 @@
 // The Price List sources beside AmazonEC2 (issue 11): wall time, capture time and peak RSS of
 // `contrail crawl --once --source X` against the fake Price List, for one region of AWSComputeSavingsPlan and of a
 // service of aws.services (AmazonRDS), at sizes like AWS's larger regions; then the run after it, whose versions are
-// unchanged: a check recorded per region, nothing downloaded. The crawler runs from the sources (tsx) in a child.
+// unchanged: a check recorded per region, nothing downloaded; and `contrail history` of the Savings Plans capture
+// (aws_savings_plan_rates). The crawler runs from the sources (tsx) in a child.
 // Run: node --import tsx bench/pricelist.ts [savingsPlanRates=15000] [rdsProducts=15000]
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,6 +45,11 @@ async function measure(source: string, files: VersionedFiles): Promise<string[][
     const first = await run(process.execPath, args, env, dir);
     const mdir = join(dir, "lake/_contrail/manifests", source, "us-east-1");
     const m = JSON.parse(readFileSync(join(mdir, readdirSync(mdir)[0]!), "utf8")) as Manifest;
+    // The history of the capture (only the Savings Plans have a table): `contrail history` on it.
+    const history =
+      source === "AWSComputeSavingsPlan"
+        ? await run(process.execPath, [...CLI_FROM_SOURCES, "history", "--source", source], env, dir)
+        : undefined;
     const before = aws.fileRequests(files, "us-east-1").length;
     const second = await run(process.execPath, args, env, dir);
     const downloads = aws.fileRequests(files, "us-east-1").length - before;
@@ -56,6 +62,18 @@ async function measure(source: string, files: VersionedFiles): Promise<string[][
         first.ms.toFixed(0),
         first.peakRssMb.toFixed(0),
       ],
+      ...(history
+        ? [
+            [
+              `${source} (contrail history)`,
+              "-",
+              "-",
+              "-",
+              history.ms.toFixed(0),
+              history.peakRssMb.toFixed(0),
+            ],
+          ]
+        : []),
       [
         `${source} (unchanged: ${downloads} downloads)`,
         "-",
