@@ -27,7 +27,7 @@ function priceOf(seed: string, lo: number, hi: number, digits: number): string {
   return (lo + x * (hi - lo)).toFixed(digits);
 }
 
-/** Makes one region's file of a version: `count` items, `round` counts the versions (prices change with it). */
+/** Makes one region's file of a version with `count` items (prices change with the version). */
 export type FileMaker = (region: string, version: string, count: number) => unknown;
 
 interface Region {
