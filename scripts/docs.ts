@@ -12,7 +12,7 @@ import {
   SOURCE_BASE_SETTINGS,
 } from "../src/config/schema.js";
 import type { Setting } from "../src/config/settings.js";
-import { SOURCES } from "../src/sources/index.js";
+import { FACTORIES, SOURCES } from "../src/sources/index.js";
 import { PROVIDERS } from "../src/sources/providers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -36,18 +36,20 @@ function table(rows: string[][]): string {
 }
 
 const code = (s: string) => `\`${s}\``;
+/** The registry's sources, then one of each factory's (e.g. a service of `aws.services`). */
+const DESCRIBED = [...SOURCES, ...FACTORIES.flatMap((f) => (f.doc ? [f.doc] : []))];
 
 function sourcesTable(): string {
   return table([
     ["name", "captures", "needs", "default interval", "region segment"],
-    ...SOURCES.map((s) => [code(s.name), s.summary, s.needs, formatDuration(s.defaultInterval), s.unit]),
+    ...DESCRIBED.map((s) => [code(s.name), s.summary, s.needs, formatDuration(s.defaultInterval), s.unit]),
   ]);
 }
 
 function lakeSourcesTable(): string {
   return table([
     ["source", "captures", "region segment"],
-    ...SOURCES.map((s) => [code(s.name), s.summary, s.unit]),
+    ...DESCRIBED.map((s) => [code(s.name), s.summary, s.unit]),
   ]);
 }
 
@@ -76,7 +78,7 @@ function settingsTable(): string {
     ...PROVIDERS.flatMap((p) => (p.settings as readonly Setting[]).map((s) => settingRow(s, p.key))),
     ...READ_BY_OTHERS,
     ["per-source settings", "", base, "[Sources](#sources)"],
-    ...SOURCES.flatMap((src) =>
+    ...DESCRIBED.flatMap((src) =>
       (src.settings as readonly Setting[]).map((s) => settingRow(s, `sources.${src.name}`)),
     ),
     ...HTTP_SETTINGS.map((s) => settingRow(s, "http")),

@@ -54,7 +54,11 @@ describe("crawl as a daemon", () => {
     try {
       const port = await freePort();
       writeConfig(dir, {
-        sources: { AmazonEC2: { regionDelay: "0s", interval: "1h" }, AzureRetail: { enabled: false } },
+        sources: {
+          AmazonEC2: { regionDelay: "0s", interval: "1h" },
+          AzureRetail: { enabled: false },
+          AWSComputeSavingsPlan: { enabled: false },
+        },
       });
       const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl, CONTRAIL_METRICS_PORT: String(port) });
       let child = startCli(["crawl"], { cwd: dir, env });
@@ -114,6 +118,7 @@ describe("crawl as a daemon", () => {
         sources: {
           AmazonEC2: { regionDelay: "0s", interval: "2s", cooldown: "200ms" },
           AzureRetail: { enabled: false },
+          AWSComputeSavingsPlan: { enabled: false },
         },
         http: { attempts: 1 },
       });

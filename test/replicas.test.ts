@@ -45,6 +45,7 @@ test("two daemons on one bucket for several cycles: exactly one capture or check
         AmazonEC2: { interval: "3s", regionDelay: "0s" },
         AmazonEC2Spot: { enabled: false },
         AzureRetail: { enabled: false },
+        AWSComputeSavingsPlan: { enabled: false },
       },
     });
     const env = cleanEnv({
@@ -127,6 +128,7 @@ const onceConfig = (lake?: string) => ({
     AmazonEC2: { regionDelay: "0s" },
     AmazonEC2Spot: { enabled: false },
     AzureRetail: { enabled: false },
+    AWSComputeSavingsPlan: { enabled: false },
   },
 });
 
@@ -180,6 +182,7 @@ function killScenario(dir: string, leaseTtl = "3s") {
       AmazonEC2: { interval: "1h", regionDelay: "0s" },
       AmazonEC2Spot: { enabled: false },
       AzureRetail: { enabled: false },
+      AWSComputeSavingsPlan: { enabled: false },
     },
   });
   const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl, CONTRAIL_LEASE_TTL: leaseTtl });

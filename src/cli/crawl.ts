@@ -50,6 +50,9 @@ export async function crawlCommand(
     ).catch((err: unknown) =>
       log.warn({ err: errorMessage(err) }, "repair of captures without manifest failed"),
     );
+    // Checks that need the network (e.g. the codes of aws.services against the Price List), before any capture.
+    for (const s of selected)
+      await s.preflight?.({ config, http: rt.http, log: log.child({ source: s.name }), signal });
     const metrics = new Metrics(
       Object.fromEntries(selected.map((s) => [s.name, settingsOf(config, s).interval])),
     );

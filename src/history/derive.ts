@@ -16,6 +16,7 @@ import { openDuck } from "./duck.js";
 import { ec2Extractor } from "./rows/ec2.js";
 import type { Extractor } from "./rows/extractor.js";
 import { ratecardExtractor, retailExtractor } from "./rows/azure.js";
+import { savingsPlanExtractor } from "./rows/savings-plan.js";
 import { spotExtractor } from "./rows/spot.js";
 import { JsonScanner } from "./scan.js";
 import { Staging } from "./staging.js";
@@ -26,6 +27,7 @@ const EXTRACTORS: Record<(typeof TABLES)[keyof typeof TABLES]["source"], () => E
   AmazonEC2Spot: spotExtractor,
   AzureRetail: retailExtractor,
   Azure: ratecardExtractor,
+  AWSComputeSavingsPlan: savingsPlanExtractor,
 };
 
 export interface DeriveOptions {

@@ -95,11 +95,33 @@ const RATECARD: readonly Column[] = [
   ["currency", "VARCHAR"],
 ];
 
+const SAVINGS_PLAN: readonly Column[] = [
+  ["captured_at", TIME],
+  ["version", "VARCHAR"],
+  ["sku", "VARCHAR"],
+  ["savings_plan_offering", "VARCHAR"],
+  ["lease_contract_length", "VARCHAR"],
+  ["purchase_option", "VARCHAR"],
+  ["usage_type", "VARCHAR"],
+  ["operation", "VARCHAR"],
+  ["rate", PRICE],
+  ["currency", "VARCHAR"],
+  ["unit", "VARCHAR"],
+  ["rate_code", "VARCHAR"],
+  ["discounted_sku", "VARCHAR"],
+  ["discounted_service_code", "VARCHAR"],
+  ["discounted_instance_type", "VARCHAR"],
+  ["discounted_region_code", "VARCHAR"],
+  ["plan_usage_type", "VARCHAR"],
+  ["effective_date", TIME],
+];
+
 export const TABLES = {
   aws_ec2_prices: { source: "AmazonEC2", columns: EC2 },
   aws_spot_prices: { source: "AmazonEC2Spot", columns: SPOT },
   azure_retail_prices: { source: "AzureRetail", columns: RETAIL },
   azure_ratecard_prices: { source: "Azure", columns: RATECARD },
+  aws_savings_plan_rates: { source: "AWSComputeSavingsPlan", columns: SAVINGS_PLAN },
 } as const satisfies Record<string, { source: SourceName; columns: readonly Column[] }>;
 
 export type TableName = keyof typeof TABLES;

@@ -69,6 +69,29 @@ const RETAIL: PeriodView = {
   ],
 };
 
+const SAVINGS_PLAN: PeriodView = {
+  name: "aws_savings_plan_rate_history",
+  table: "aws_savings_plan_rates",
+  keys: ["rate_code", "currency"],
+  prices: ["rate"],
+  carried: [
+    "sku",
+    "savings_plan_offering",
+    "lease_contract_length",
+    "purchase_option",
+    "usage_type",
+    "operation",
+    "unit",
+    "discounted_sku",
+    "discounted_service_code",
+    "discounted_instance_type",
+    "discounted_region_code",
+    "plan_usage_type",
+    "effective_date",
+    "version",
+  ],
+};
+
 function periodView(v: PeriodView): string {
   const key = ["region", ...v.keys].map((c) => `"${c}"`).join(", ");
   const same = v.prices.map((p) => `prev_${p} IS NOT DISTINCT FROM "${p}"`).join(" AND ");
@@ -115,5 +138,10 @@ SELECT region, availability_zone, instance_type, product_description, price,
   first_captured_at
 FROM records`;
 
-export const VIEWS: string[] = [periodView(EC2), SPOT, periodView(RETAIL)];
-export const VIEW_NAMES = ["aws_ec2_price_history", "aws_spot_price_history", "azure_retail_price_history"];
+export const VIEWS: string[] = [periodView(EC2), SPOT, periodView(RETAIL), periodView(SAVINGS_PLAN)];
+export const VIEW_NAMES = [
+  "aws_ec2_price_history",
+  "aws_spot_price_history",
+  "azure_retail_price_history",
+  "aws_savings_plan_rate_history",
+];

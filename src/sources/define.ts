@@ -2,7 +2,8 @@
 // `contrail sources`, `--source` validation, the docs' tables and the fault suite's source list are all built.
 import type { BaseConfig, SourceSettings } from "../config/schema.js";
 import type { Resolved, Setting } from "../config/settings.js";
-import type { RegionOutcome, RunContext } from "../types.js";
+import type { Logger } from "pino";
+import type { HttpClient, RegionOutcome, RunContext } from "../types.js";
 
 /** A source's settings as its run sees them: the common ones and its own (any source's: the common ones). */
 export type SettingsOf<L extends readonly Setting[]> = string extends L[number]["key"]
@@ -26,6 +27,19 @@ export interface SourceDef<N extends string = string, L extends readonly Setting
   missing(config: BaseConfig, settings: SettingsOf<L>): string[];
   /** One run: every unit (region) of the source. Never throws for a single unit's failure; reports it. */
   run(ctx: RunContext<SettingsOf<L>>): Promise<RegionOutcome[]>;
+  /**
+   * Checks `crawl` makes at start-up, before any capture, that need the network (e.g. that a configured service
+   * code exists upstream): a ConfigError stops the crawler (exit 2).
+   */
+  preflight?(ctx: PreflightContext): Promise<void>;
+}
+
+/** What a source's start-up check sees. */
+export interface PreflightContext {
+  config: BaseConfig;
+  http: HttpClient;
+  log: Logger;
+  signal: AbortSignal;
 }
 
 /** Any source, whatever its settings (its run and needs see its own: methods, so any source is one). */
@@ -38,6 +52,7 @@ export interface Source {
   readonly settings: readonly Setting[];
   missing(config: BaseConfig, settings: SourceSettings): string[];
   run(ctx: RunContext): Promise<RegionOutcome[]>;
+  preflight?(ctx: PreflightContext): Promise<void>;
 }
 
 /** Declares a source; the name and settings keep their literal types for the Config type. */
@@ -51,7 +66,11 @@ export function defineSource<const N extends string, const L extends readonly Se
  * Sources made from the configuration (e.g. one per AWS Price List service code of `aws.services`): called by the
  * loader once the provider sections are resolved; the sources it returns get `sources.<Name>` settings like any.
  */
-export type SourceFactory = (config: BaseConfig) => Source[];
+export interface SourceFactory {
+  (config: BaseConfig): Source[];
+  /** One of its sources as the docs' tables show it, named by what a user puts there (`<service code>`). */
+  readonly doc?: Source;
+}
 
 /** A provider's section of the config (`aws`, `azure`): its settings, declared once for all its sources. */
 export interface ProviderDef<

@@ -3,15 +3,17 @@
 import type { BaseConfig, Config, SourceSettings } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 import { amazonEc2 } from "./aws-ec2.js";
+import { awsComputeSavingsPlan } from "./aws-pricelist/savings-plan.js";
+import { priceListServices } from "./aws-pricelist/services.js";
 import { amazonEc2Spot } from "./aws-spot/index.js";
 import { azure } from "./azure/ratecard.js";
 import { azureRetail } from "./azure/retail.js";
 import type { Source, SourceFactory } from "./define.js";
 
-export const SOURCES = [amazonEc2, amazonEc2Spot, azure, azureRetail] as const;
+export const SOURCES = [amazonEc2, amazonEc2Spot, azure, azureRetail, awsComputeSavingsPlan] as const;
 
 /** Sources made from the configuration (issue 11: one per service code of `aws.services`). */
-export const FACTORIES: readonly SourceFactory[] = [];
+export const FACTORIES: readonly SourceFactory[] = [priceListServices];
 
 /** Every source of a configuration: the registry's, then those its factories make. */
 export function sourcesFor(config: BaseConfig): Source[] {

@@ -279,3 +279,93 @@ test("offers price like AWS's: Reserved terms with an upfront fee and an hourly 
     );
   }
 });
+
+describe("fake AWS Price List: other services and Savings Plans", () => {
+  const aws = new FakeAwsPricing({ regions: ["us-east-1"], products: 3 });
+  let base = "";
+  before(async () => {
+    base = await aws.start();
+  });
+  after(() => aws.close());
+
+  test("other services: the service index lists them (keyed by code), each region index in EC2's shape", async () => {
+    const index = (await (await fetch(`${base}/offers/v1.0/aws/index.json`)).json()) as {
+      offers: Record<string, Record<string, string>>;
+    };
+    assert.deepEqual(Object.keys(index.offers), ["AmazonEC2", "AmazonRDS", "AmazonS3", "AWSLambda"]);
+    assert.equal(index.offers.AmazonRDS!.offerCode, "AmazonRDS");
+    assert.equal(index.offers.AmazonS3!.currentSavingsPlanIndexUrl, undefined, "no plans for S3");
+    const rds = aws.service("AmazonRDS");
+    const ri = (await (await fetch(base + index.offers.AmazonRDS!.currentRegionIndexUrl!)).json()) as {
+      formatVersion: string;
+      regions: Record<string, { regionCode: string; currentVersionUrl: string }>;
+    };
+    assert.equal(ri.formatVersion, "v1.0");
+    assert.deepEqual(Object.keys(ri.regions), rds.regions());
+    const entry = ri.regions["us-east-1"]!;
+    assert.match(
+      entry.currentVersionUrl,
+      /^\/offers\/v1\.0\/aws\/AmazonRDS\/\d{14}\/us-east-1\/index\.json$/,
+    );
+    const res = await fetch(base + entry.currentVersionUrl);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    assert.deepEqual(bytes, rds.bytes("us-east-1"));
+    assert.equal(res.headers.get("etag"), `"${md5(bytes)}"`);
+    const offer = JSON.parse(bytes.toString("utf8")) as Offer;
+    assert.equal(offer.offerCode, "AmazonRDS");
+    assert.equal(offer.version, rds.version("us-east-1"));
+    assert.match(bytes.toString("utf8"), /^\{\n {2}"formatVersion" : "v1\.0",/, "AWS's formatting");
+    const missing = await fetch(`${base}/offers/v1.0/aws/AmazonFoo/current/region_index.json`);
+    assert.equal(missing.status, 404);
+  });
+
+  test("Savings Plans: the region index is a list of {regionCode, versionUrl} without formatVersion; rate files", async () => {
+    const sp = aws.savingsPlans;
+    const path = "/savingsPlan/v1.0/aws/AWSComputeSavingsPlan/current/region_index.json";
+    const ri = (await (await fetch(base + path)).json()) as Record<string, unknown> & {
+      regions: { regionCode: string; versionUrl: string }[];
+    };
+    assert.deepEqual(Object.keys(ri), ["disclaimer", "publicationDate", "regions"]);
+    assert.ok(Array.isArray(ri.regions));
+    assert.deepEqual(
+      ri.regions.map((r) => r.regionCode),
+      ["us-east-1", "eu-west-1", "us-west-2-den-1"],
+    );
+    const den = ri.regions[2]!;
+    assert.match(
+      den.versionUrl,
+      /^\/savingsPlan\/v1\.0\/aws\/AWSComputeSavingsPlan\/\d{14}\/us-west-2-den-1\/index\.json$/,
+    );
+    const res = await fetch(base + den.versionUrl);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    assert.deepEqual(bytes, sp.bytes("us-west-2-den-1"));
+    const inm = await fetch(base + den.versionUrl, {
+      headers: { "if-none-match": res.headers.get("etag")! },
+    });
+    assert.equal(inm.status, 304);
+    const file = JSON.parse(bytes.toString("utf8")) as {
+      products: { sku: string; usageType: string; attributes: Record<string, string> }[];
+      terms: {
+        savingsPlan: {
+          sku: string;
+          leaseContractLength: { duration: number; unit: string };
+          rates: { rateCode: string; discountedRegionCode: string; discountedRate: { price: string } }[];
+        }[];
+      };
+    };
+    assert.deepEqual(Object.keys(file), ["version", "publicationDate", "regionCode", "products", "terms"]);
+    assert.equal(file.products.length, 6);
+    assert.ok(file.products.some((p) => p.usageType === "ComputeSP:1yrNoUpfront"));
+    const plan = file.terms.savingsPlan.find((p) => p.leaseContractLength.duration === 3)!;
+    assert.equal(plan.leaseContractLength.unit, "year");
+    for (const r of plan.rates) {
+      assert.equal(r.rateCode.split(".")[0], plan.sku);
+      assert.equal(r.discountedRegionCode, "us-west-2-den-1");
+      assert.equal(typeof r.discountedRate.price, "string");
+    }
+    assert.match(bytes.toString("utf8"), /"products" : \[ \{/, "AWS's `[ {` formatting");
+    const v = sp.bump("eu-west-1");
+    const after = (await (await fetch(base + path)).json()) as typeof ri;
+    assert.ok(after.regions.find((r) => r.regionCode === "eu-west-1")!.versionUrl.includes(`/${v}/`));
+  });
+});

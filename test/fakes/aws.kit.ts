@@ -2,16 +2,26 @@
 import assert from "node:assert/strict";
 import { expectedIds, history, idOf, type SpotJson } from "../sources/spot-helpers.js";
 import type { FakeKit, SourceKit } from "../faults/kit.js";
+import type { Fakes } from "../faults/kits.js";
 import { FakeAwsPricing } from "./aws-pricing.js";
+import type { VersionedFiles } from "./aws-pricelist-files.js";
 import { FakeEc2 } from "./ec2.js";
 
 /** The one spot region of the suite (the fake has history there; CONTRAIL_AWS_REGIONS names it). */
 const SPOT_REGION = "eu-west-1";
 const HOUR = 3_600_000;
+/** The Price List service of aws.services the suite captures (CONTRAIL_AWS_SERVICES names it). */
+export const SERVICE = "AmazonRDS";
 
 export const pricingFake: FakeKit<FakeAwsPricing> = {
   async start() {
-    const pricing = new FakeAwsPricing({ regions: ["us-east-1"], products: 12 });
+    const pricing = new FakeAwsPricing({
+      regions: ["us-east-1"],
+      products: 12,
+      services: { [SERVICE]: ["us-east-1"] },
+      savingsPlanRegions: ["us-east-1"],
+    });
+    pricing.savingsPlans.set("us-east-1", { count: 20 });
     await pricing.start();
     return pricing;
   },
@@ -65,3 +75,39 @@ export const amazonEc2SpotKit: SourceKit = {
   },
   env: () => ({ CONTRAIL_AWS_REGIONS: SPOT_REGION }),
 };
+
+/** A Price List file source's kit: the one region of `files`, captured byte for byte with its version. */
+function priceListFileKit(
+  name: string,
+  files: (f: Fakes) => VersionedFiles,
+  env?: SourceKit["env"],
+): SourceKit {
+  return {
+    region: "us-east-1",
+    cutAt: 1_500,
+    body: "json",
+    target: (f) => ({ server: f.pricing.server, path: files(f).path("us-east-1") }),
+    check(text, m, f, region) {
+      const served = files(f).bytes(region);
+      assert.ok(
+        text.equals(served),
+        `${name} ${region}: the bytes served (${served.length}), got ${text.length}`,
+      );
+      assert.equal(m.version, files(f).version(region));
+    },
+    config: { regionDelay: "0s" },
+    ...(env ? { env } : {}),
+  };
+}
+
+export const awsComputeSavingsPlanKit = priceListFileKit(
+  "AWSComputeSavingsPlan",
+  (f) => f.pricing.savingsPlans,
+);
+
+/** A source of aws.services: the same offer source as AmazonEC2, made from the configuration. */
+export const priceListServiceKit = priceListFileKit(
+  SERVICE,
+  (f) => f.pricing.service(SERVICE),
+  () => ({ CONTRAIL_AWS_SERVICES: SERVICE }),
+);

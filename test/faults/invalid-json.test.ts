@@ -12,6 +12,8 @@ const INVALID: Record<SourceName, RegExp> = {
   AmazonEC2Spot: /XML parse error/,
   Azure: /JSON ends early/,
   AzureRetail: /did not return valid JSON/,
+  AWSComputeSavingsPlan: /JSON ends early/,
+  AmazonRDS: /JSON ends early/,
 };
 
 describe("fault: invalid JSON body", () => {

@@ -1,7 +1,15 @@
 // The one list of the fault suite: the fakes it starts and a kit per source of the registry. A source registered in
 // src/sources/index.ts without a kit here does not compile (`satisfies`), so the suite never silently skips one.
 import type { FakeS3 } from "../fakes/s3.js";
-import { amazonEc2Kit, amazonEc2SpotKit, ec2Fake, pricingFake } from "../fakes/aws.kit.js";
+import {
+  SERVICE,
+  amazonEc2Kit,
+  amazonEc2SpotKit,
+  awsComputeSavingsPlanKit,
+  ec2Fake,
+  priceListServiceKit,
+  pricingFake,
+} from "../fakes/aws.kit.js";
 import { azureFake, azureKit, azureRetailKit } from "../fakes/azure.kit.js";
 import type { SOURCES } from "../../src/sources/index.js";
 import type { FakeKit, SourceKit } from "./kit.js";
@@ -13,7 +21,10 @@ export const KITS = {
   AmazonEC2Spot: amazonEc2SpotKit,
   Azure: azureKit,
   AzureRetail: azureRetailKit,
-} as const satisfies Record<(typeof SOURCES)[number]["name"], SourceKit>;
+  AWSComputeSavingsPlan: awsComputeSavingsPlanKit,
+  // A source made from the configuration (aws.services), besides the registry's.
+  [SERVICE]: priceListServiceKit,
+} as const satisfies Record<(typeof SOURCES)[number]["name"], SourceKit> & Record<string, SourceKit>;
 
 /** Every fake of the suite, started: each kit's, and S3. */
 export type Fakes = {

@@ -19,7 +19,7 @@ import {
  * Sources whose body is one HTTP response (issue 8 item 7): the capture retries a broken body with one request per
  * attempt, and the client does not retry a body it has handed over, so http.attempts requests in all.
  */
-const ONE_RESPONSE: readonly SourceName[] = ["AmazonEC2", "Azure"];
+const ONE_RESPONSE: readonly SourceName[] = ["AmazonEC2", "Azure", "AWSComputeSavingsPlan", "AmazonRDS"];
 
 /** What each source's failure says: the body broke off (the AWS SDK, for spot, says "aborted"). */
 const BROKE_OFF: Record<SourceName, RegExp> = {
@@ -27,6 +27,8 @@ const BROKE_OFF: Record<SourceName, RegExp> = {
   AmazonEC2Spot: /DescribeSpotPriceHistory in eu-west-1: .*aborted/,
   Azure: /broke off after 4000 bytes/,
   AzureRetail: /broke off after 300 bytes/,
+  AWSComputeSavingsPlan: /broke off after 1500 bytes/,
+  AmazonRDS: /broke off after 1500 bytes/,
 };
 
 describe("fault: body ends early (truncation)", () => {

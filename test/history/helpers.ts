@@ -10,7 +10,9 @@ import { captureKey, manifestKey } from "../../src/lake/keys.js";
 import { S3Lake } from "../../src/lake/s3.js";
 import type { Lake, Manifest, SourceName } from "../../src/types.js";
 import type { FakeS3 } from "../fakes/s3.js";
-import { ROOT } from "../helpers.js";
+import { after, before } from "node:test";
+import { LocalLake } from "../../src/lake/local.js";
+import { ROOT, cleanEnv, runCli, tempDir, type CliResult } from "../helpers.js";
 
 export const FIXTURES = join(ROOT, "test/fixtures/history");
 
@@ -104,4 +106,29 @@ export function s3Lake(s3: FakeS3): S3Lake {
     forcePathStyle: true,
     credentials: { ...s3.credentials },
   });
+}
+
+/**
+ * A working directory whose local lake `fill` puts captures into before the calling suite's tests, for runs of the
+ * real CLI there (`contrail history`, `contrail query`, with a cache directory of its own); removed after them.
+ */
+export function useLocalLakeCli(fill: (lake: Lake) => Promise<void>): {
+  readonly dir: string;
+  cli(args: string[]): Promise<CliResult>;
+} {
+  let work: { dir: string; cleanup: () => void } | undefined;
+  let env: NodeJS.ProcessEnv = {};
+  before(async () => {
+    work = tempDir();
+    env = cleanEnv({ XDG_CACHE_HOME: join(work.dir, "cache") });
+    await fill(new LocalLake(join(work.dir, "lake")));
+  });
+  after(() => work?.cleanup());
+  return {
+    get dir() {
+      if (!work) throw new Error("the suite has not started");
+      return work.dir;
+    },
+    cli: (args) => runCli(args, { cwd: work!.dir, env }),
+  };
 }

@@ -5,11 +5,10 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LocalLake } from "../../src/lake/local.js";
 import type { Lake } from "../../src/types.js";
 import { startS3, type FakeS3 } from "../fakes/s3.js";
 import { ROOT, cleanEnv, filesUnder, runCli, tempDir } from "../helpers.js";
-import { fixture, putCapture, s3Lake } from "./helpers.js";
+import { fixture, putCapture, s3Lake, useLocalLakeCli } from "./helpers.js";
 
 const T1 = "2019-03-29T12:00:00.000Z";
 const T2 = "2019-04-10T12:00:00.000Z";
@@ -119,28 +118,19 @@ const SPOT_EXPECTED = [
 ].join("\n");
 
 describe("contrail history and query on a local lake", () => {
-  let dir: string;
-  let cleanup: () => void;
-  let env: NodeJS.ProcessEnv;
-  const cli = (args: string[]) => runCli(args, { cwd: dir, env });
-
-  before(async () => {
-    ({ dir, cleanup } = tempDir());
-    env = cleanEnv({ XDG_CACHE_HOME: join(dir, "cache") });
-    await fill(new LocalLake(join(dir, "lake")));
-  });
-  after(() => cleanup());
+  const work = useLocalLakeCli(fill);
+  const cli = work.cli;
 
   test("history derives each capture once; a second run derives nothing", async () => {
     const first = await cli(["history"]);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /5 history files derived/);
-    const files = filesUnder(join(dir, "lake", "history"));
+    const files = filesUnder(join(work.dir, "lake", "history"));
     assert.equal(files.length, 5, files.join("\n"));
     const second = await cli(["history"]);
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /^0 history files derived/m);
-    assert.deepEqual(filesUnder(join(dir, "lake", "history")), files);
+    assert.deepEqual(filesUnder(join(work.dir, "lake", "history")), files);
   });
 
   test("aws_ec2_price_history: a changed price, an unchanged one, a rate gone (and back), a rate new", async () => {

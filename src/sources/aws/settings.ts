@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
+import { z } from "zod";
 import { schemas } from "../../config/schema.js";
 import { envSet, nonEmpty, setting } from "../../config/settings.js";
 import { ConfigError } from "../../errors.js";
@@ -12,6 +13,17 @@ export interface AwsCredentials {
   secretAccessKey: string;
   sessionToken?: string;
 }
+
+/** Price List service codes (`AmazonRDS,AmazonS3`): each names a source, so no two alike but for case. */
+const serviceCodes = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(",")).map((c) => c.trim()).filter(Boolean))
+  .refine((l) => l.every((c) => /^[A-Za-z][A-Za-z0-9_-]*$/.test(c)), {
+    message: "expected comma-separated AWS Price List service codes such as AmazonRDS,AmazonS3",
+  })
+  .refine((l) => new Set(l.map((c) => c.toLowerCase())).size === l.length, {
+    message: "expected each service code once",
+  });
 
 export const aws = defineProvider({
   key: "aws",
@@ -92,6 +104,14 @@ export const aws = defineProvider({
       schema: schemas.regionList,
       doc: "spot regions (comma-separated)",
       defaultDoc: "every region of the EC2 price-list region index",
+    }),
+    setting({
+      key: "services",
+      env: "CONTRAIL_AWS_SERVICES",
+      schema: serviceCodes,
+      default: [],
+      doc: "more AWS Price List services (comma-separated codes), each a source",
+      defaultDoc: "none; e.g. `AmazonRDS,AmazonS3`",
     }),
   ],
   derive(values, env) {
