@@ -95,3 +95,18 @@ test("member counter: elements and keys of top-level containers, strings and nes
     assert.deepEqual(Object.fromEntries(counts!), { items: 3, empty: 0, obj: 2 });
   }
 });
+
+test("JSONP: the content flows on while the body still streams; only the wrapper's end is held back", async () => {
+  const t = new JsonpUnwrap("u", () => undefined);
+  let out = 0;
+  t.on("data", (c: Buffer) => (out += c.length));
+  const ended = new Promise((resolve) => t.on("end", resolve));
+  t.write(Buffer.from('callback({"a":"'));
+  const MB = 1 << 20;
+  for (let i = 0; i < 16; i++) t.write(Buffer.alloc(MB, 0x78));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(out, 6 + 16 * MB, "every byte of the value so far has been passed on before the body ended");
+  t.end(Buffer.from('"}\n);\n'));
+  await ended;
+  assert.equal(out, 6 + 16 * MB + 2, "then the value's end, without the wrapper's");
+});
