@@ -102,6 +102,14 @@ describe("AmazonEC2SpotAdvisor", () => {
       assert.equal(same.checks.length, 1);
       assert.equal(l.check(same.checks[0]!).etag, advisor.etag(), "the check names the ETag now served");
 
+      // The next run names both ETags: the new one is answered 304, nothing is downloaded again.
+      const again = await l.crawl("AmazonEC2SpotAdvisor", env());
+      assert.equal(again.r.code, 0, again.r.stderr);
+      const asked = advisor.server.requestsTo(ADVISOR_PATH).at(-1)!.headers["if-none-match"] ?? "";
+      assert.ok(asked.split(", ").includes(advisor.etag()), `If-None-Match: ${asked}`);
+      assert.equal(again.checks.length, 2);
+      assert.equal(again.captures.length, 1);
+
       advisor.publish({ types: 30, seed: 99 });
       const changed = await l.crawl("AmazonEC2SpotAdvisor", env());
       assert.equal(changed.r.code, 0, changed.r.stderr);

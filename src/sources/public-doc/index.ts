@@ -3,12 +3,15 @@
 // - the request carries the latest capture's ETag (`If-None-Match`); a 304 records a check, nothing is downloaded;
 // - otherwise the body streams into a capture, and if its content hashes the same as the latest capture's (a server
 //   without ETags, or a new ETag on the same bytes), the capture is abandoned before it becomes visible (the lake
-//   stores nothing of a stream that fails) and a check is recorded instead of a second copy.
+//   stores nothing of a stream that fails) and a check is recorded instead of a second copy; the check's ETag joins
+//   the next request's `If-None-Match`, so those bytes are not downloaded again either.
 // Memory: the stream's buffers only (a document is never held whole), plus the JSONP unwrapper's trailing bytes.
 import { createHash } from "node:crypto";
 import { pipeline, Transform, type Readable, type TransformCallback } from "node:stream";
 import { ContrailError } from "../../errors.js";
 import { redactUrl } from "../../http/client.js";
+import { checkKey, checkPrefix } from "../../lake/keys.js";
+import { readCheck } from "../../lake/records.js";
 import type { CaptureMeta, JsonShape, Manifest, RegionOutcome, RunContext } from "../../types.js";
 import { runUnits, type UnitResult } from "../run-units.js";
 import { JsonpUnwrap } from "./jsonp.js";
@@ -47,12 +50,13 @@ class Unchanged extends Error {
 /** A capture of the document, or a check when it is what the latest capture holds. */
 export async function capturePublicDoc(ctx: RunContext, doc: PublicDoc): Promise<UnitResult> {
   const latest = await ctx.latest(GLOBAL);
+  const etags = await knownEtags(ctx, latest);
   try {
     return await ctx.capture({
       region: GLOBAL,
       capturedAt: new Date(),
       shape: doc.shape,
-      open: (signal) => open(ctx, doc, latest, signal),
+      open: (signal) => open(ctx, doc, latest, etags, signal),
     });
   } catch (err) {
     // Unchanged is raised only when there is a latest capture to compare with.
@@ -67,10 +71,31 @@ export async function capturePublicDoc(ctx: RunContext, doc: PublicDoc): Promise
   }
 }
 
+/**
+ * The ETags a 304 may answer: the latest capture's, and the one a later check found on the same bytes (a new ETag on
+ * unchanged content, recorded by the content-hash path), so that the next run need not download them again.
+ * `If-None-Match` takes a list (RFC 9110 §13.1.2).
+ */
+async function knownEtags(ctx: RunContext, latest: Manifest | undefined): Promise<string[]> {
+  if (!latest) return [];
+  const etags = latest.etag ? [latest.etag] : [];
+  const after = checkKey(latest.source, GLOBAL, new Date(latest.capturedAt));
+  let newest: string | undefined;
+  for await (const e of ctx.lake.list(checkPrefix(latest.source, GLOBAL), {
+    startAfter: after,
+    signal: ctx.signal,
+  }))
+    newest = e.key;
+  const check = newest ? await readCheck(ctx.lake, newest) : undefined;
+  if (check?.sameAs === latest.key && check.etag && !etags.includes(check.etag)) etags.push(check.etag);
+  return etags;
+}
+
 async function open(
   ctx: RunContext,
   doc: PublicDoc,
   latest: Manifest | undefined,
+  etags: readonly string[],
   signal: AbortSignal,
 ): Promise<{ body: Readable; meta: CaptureMeta }> {
   const res = await ctx.http.request({
@@ -79,7 +104,7 @@ async function open(
     label: GLOBAL,
     accept: [304],
     followRedirects: true,
-    ...(latest?.etag ? { headers: { "if-none-match": latest.etag } } : {}),
+    ...(etags.length > 0 ? { headers: { "if-none-match": etags.join(", ") } } : {}),
   });
   const etag = res.headers.etag;
   if (res.status === 304) {
