@@ -70,6 +70,11 @@ export function ociItems(n: number, seed = 3): OciItem[] {
 export class FakeOraclePrices {
   readonly server = new FakeServer({ tls: true });
   lastUpdated = "2026-11-30T08:00:00Z";
+  /**
+   * Serve APEX's paged form instead of the whole list: this many items, `hasMore: true`, `limit`, `offset`, `count`
+   * and a `next` link (Oracle's own tools guard against it; undefined: the whole list, as the service does today).
+   */
+  pageLimit: number | undefined;
   private items: OciItem[];
 
   constructor(opts: { items?: number; seed?: number } = {}) {
@@ -122,7 +127,20 @@ export class FakeOraclePrices {
           (l) => currency === null || l.currencyCode === currency,
         ),
       }));
-    const body = Buffer.from(JSON.stringify({ lastUpdated: this.lastUpdated, items }));
+    const limit = this.pageLimit;
+    const doc =
+      limit === undefined
+        ? { lastUpdated: this.lastUpdated, items }
+        : {
+            lastUpdated: this.lastUpdated,
+            items: items.slice(0, limit),
+            hasMore: items.length > limit,
+            limit,
+            offset: 0,
+            count: Math.min(limit, items.length),
+            links: [{ rel: "next", href: `${this.url}?offset=${limit}` }],
+          };
+    const body = Buffer.from(JSON.stringify(doc));
     // A strong ETag of the representation (Oracle's is opaque; a hash of the bytes behaves alike).
     const etag = `"${createHash("sha1").update(body).digest("hex")}"`;
     return { body, contentType: "application/json", etag };

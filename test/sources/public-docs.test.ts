@@ -269,6 +269,7 @@ describe("OracleCloud", () => {
       assert.ok(l.content(key).equals(oci.bytes("USD")));
       const m = l.manifest(key);
       assert.equal(m.items, 40);
+      assert.equal(m.version, oci.lastUpdated, "lastUpdated is the upstream version");
       assert.equal(m.etag, oci.etag("USD"));
       const doc = JSON.parse(l.content(key).toString("utf8")) as {
         items: { currencyCodeLocalizations: { currencyCode: string }[] }[];
@@ -281,6 +282,20 @@ describe("OracleCloud", () => {
       assert.equal(second.captures.length, 1);
       assert.equal(second.checks.length, 1);
     } finally {
+      l.cleanup();
+    }
+  });
+
+  test("a page of a longer list (APEX's hasMore: true) is never stored as the price list", async () => {
+    const l = lakeDir();
+    try {
+      oci.pageLimit = 25;
+      const run = await l.crawl("OracleCloud", env());
+      assert.equal(run.r.code, 1, run.r.stderr);
+      assert.match(run.r.stderr, /OracleCloud global failed: .*"hasMore": true, one page of a longer list/);
+      assert.deepEqual(run.captures, []);
+    } finally {
+      oci.pageLimit = undefined;
       l.cleanup();
     }
   });

@@ -1,7 +1,7 @@
 // OracleCloud: Oracle Cloud's public price list (SPEC §4), every product in USD, in one unpaginated response:
 // `{"lastUpdated", "items": [{"partNumber", "displayName", "metricName", "serviceCategory",
 // "currencyCodeLocalizations": [{"currencyCode": "USD", "prices": [{"model", "value", "rangeMin"?, "rangeMax"?}]}]}]}`.
-// Stored as the bytes served, `items` counted into the manifest. A list with no products is an upstream fault (Oracle's
+// Stored as the bytes served, `items` counted into the manifest, `lastUpdated` as its version. A list with no products is an upstream fault (Oracle's
 // own tools warn that `items` can come back empty), never stored as the catalogue. Unchanged (its strong ETag, else
 // the same bytes): a check.
 import { schemas } from "../../config/schema.js";
@@ -41,5 +41,8 @@ export const oracleCloud = defineSource({
       shape: { root: "object", requiredKeys: ["items"] },
       nonEmpty: ["items"],
       itemsOf: "items",
+      versionKey: "lastUpdated",
+      // The list is served whole; should APEX ever page it (`hasMore`, `links[rel=next]`), a page is not the list.
+      partialKey: "hasMore",
     }),
 });

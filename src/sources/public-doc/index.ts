@@ -30,6 +30,10 @@ export interface PublicDoc {
   itemsOf?: string;
   /** The body may be JSONP (`callback(…);`): the JSON inside is stored and the manifest names the callback. */
   jsonp?: boolean;
+  /** A top-level string that is the document's upstream version (the manifest's `version`). */
+  versionKey?: string;
+  /** A top-level flag that, when `true`, says the body is one page of a longer list: never stored as the whole. */
+  partialKey?: string;
 }
 
 /** The source's one run: its single unit, under its lease. */
@@ -51,12 +55,20 @@ class Unchanged extends Error {
 export async function capturePublicDoc(ctx: RunContext, doc: PublicDoc): Promise<UnitResult> {
   const latest = await ctx.latest(GLOBAL);
   const etags = await knownEtags(ctx, latest);
+  let meta: CaptureMeta | undefined;
+  const keys = [doc.versionKey, doc.partialKey].filter((k): k is string => k !== undefined);
   try {
     return await ctx.capture({
       region: GLOBAL,
       capturedAt: new Date(),
-      shape: doc.shape,
-      open: (signal) => open(ctx, doc, latest, etags, signal),
+      shape: { ...doc.shape, captureKeys: [...(doc.shape.captureKeys ?? []), ...keys] },
+      open: async (signal) => {
+        const opened = await open(ctx, doc, latest, etags, signal);
+        meta = opened.meta;
+        return opened;
+      },
+      // Called as the body ends, before the capture is stored: a partial page fails it here.
+      onValues: (values) => judgeValues(doc, values, meta),
     });
   } catch (err) {
     // Unchanged is raised only when there is a latest capture to compare with.
@@ -125,6 +137,17 @@ async function open(
   // Any stage's failure reaches the capture as the last stage's error (pipeline destroys them all with it).
   pipeline([res.body, ...stages], () => undefined);
   return { body: last, meta };
+}
+
+/** A body that says it is one page of more fails the capture; the upstream version goes to the manifest. */
+function judgeValues(doc: PublicDoc, values: Record<string, unknown>, meta: CaptureMeta | undefined): void {
+  if (doc.partialKey && values[doc.partialKey] === true)
+    throw new ContrailError(
+      "UPSTREAM",
+      `${redactUrl(doc.url)} says "${doc.partialKey}": true, one page of a longer list; not stored as the whole`,
+    );
+  const version = doc.versionKey ? values[doc.versionKey] : undefined;
+  if (meta && typeof version === "string") meta.version = version;
 }
 
 /** Empty required containers fail the capture; the item count goes to the manifest. */
