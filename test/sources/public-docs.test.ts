@@ -346,6 +346,8 @@ describe("zero configuration", () => {
           CONTRAIL_OCI_PRICES_URL: oci.url,
         }),
       });
+      // Every source that needs nothing ran (against a fake) and succeeded: exit 0.
+      assert.equal(r.code, 0, r.stderr);
       const files = filesUnder(join(dir, "lake"));
       for (const source of ["AmazonEC2SpotAdvisor", "AmazonEC2SpotFeed", "OracleCloud"])
         assert.equal(
