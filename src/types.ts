@@ -104,6 +104,8 @@ export interface CaptureMeta {
   items?: number;
   pages?: number;
   window?: { start: string; end: string };
+  /** The body was JSONP (`<name>(…);`), stored without its wrapper: the callback's name. */
+  jsonp?: string;
 }
 
 /** A JSON body's required shape: checked while streaming; the capture fails if the body does not match. */

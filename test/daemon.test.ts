@@ -12,6 +12,7 @@ import {
   waitFor,
   waitForOutput,
   writeConfig,
+  onlySources,
 } from "./helpers.js";
 import { cooldownDelay, jitter, slotOf } from "../src/schedule/scheduler.js";
 
@@ -54,11 +55,7 @@ describe("crawl as a daemon", () => {
     try {
       const port = await freePort();
       writeConfig(dir, {
-        sources: {
-          AmazonEC2: { regionDelay: "0s", interval: "1h" },
-          AzureRetail: { enabled: false },
-          AWSComputeSavingsPlan: { enabled: false },
-        },
+        sources: onlySources({ AmazonEC2: { regionDelay: "0s", interval: "1h" } }),
       });
       const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl, CONTRAIL_METRICS_PORT: String(port) });
       let child = startCli(["crawl"], { cwd: dir, env });
@@ -115,11 +112,7 @@ describe("crawl as a daemon", () => {
     try {
       const port = await freePort();
       writeConfig(dir, {
-        sources: {
-          AmazonEC2: { regionDelay: "0s", interval: "2s", cooldown: "200ms" },
-          AzureRetail: { enabled: false },
-          AWSComputeSavingsPlan: { enabled: false },
-        },
+        sources: onlySources({ AmazonEC2: { regionDelay: "0s", interval: "2s", cooldown: "200ms" } }),
         http: { attempts: 1 },
       });
       aws.server.fault({ path: /region_index\.json$/ }, { kind: "status", status: 500 }, 1000);

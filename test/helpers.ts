@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
+import { SOURCES } from "../src/sources/index.js";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** The installed command: runs the compiled dist/ (benchmarks and scripts build first). */
@@ -166,4 +167,16 @@ export function waitForOutput(child: ChildProcess, text: string, ms = 60_000): P
     };
     child.stdout?.on("data", onData);
   });
+}
+
+/**
+ * A config file's `sources` for a test that runs `crawl` without `--source`: these sources with these settings, and
+ * every other source of the registry disabled, so that the run stays on the fakes the test started (sources that
+ * need nothing reach for the real clouds by default), whatever sources are added later.
+ */
+export function onlySources(
+  kept: Record<string, Record<string, unknown>>,
+): Record<string, Record<string, unknown>> {
+  const off = SOURCES.filter((s) => !(s.name in kept)).map((s) => [s.name, { enabled: false }]);
+  return { ...Object.fromEntries(off), ...kept };
 }

@@ -17,6 +17,7 @@ import {
   waitForOutput,
   writeConfig,
   type CliResult,
+  onlySources,
 } from "./helpers.js";
 import { LocalLake } from "../src/lake/local.js";
 import { leaseKey } from "../src/lake/leases.js";
@@ -41,12 +42,7 @@ test("two daemons on one bucket for several cycles: exactly one capture or check
   try {
     writeConfig(dir, {
       lake: "s3://shared/prices",
-      sources: {
-        AmazonEC2: { interval: "3s", regionDelay: "0s" },
-        AmazonEC2Spot: { enabled: false },
-        AzureRetail: { enabled: false },
-        AWSComputeSavingsPlan: { enabled: false },
-      },
+      sources: onlySources({ AmazonEC2: { interval: "3s", regionDelay: "0s" } }),
     });
     const env = cleanEnv({
       CONTRAIL_AWS_PRICING_URL: pricingUrl,
@@ -124,12 +120,7 @@ function capturesByRegion(keys: string[]): Map<string, { objects: string[]; mani
 
 const onceConfig = (lake?: string) => ({
   ...(lake ? { lake } : {}),
-  sources: {
-    AmazonEC2: { regionDelay: "0s" },
-    AmazonEC2Spot: { enabled: false },
-    AzureRetail: { enabled: false },
-    AWSComputeSavingsPlan: { enabled: false },
-  },
+  sources: onlySources({ AmazonEC2: { regionDelay: "0s" } }),
 });
 
 for (const kind of ["local", "s3"] as const) {
@@ -178,12 +169,7 @@ for (const kind of ["local", "s3"] as const) {
 /** A daemon on a local lake, AmazonEC2 only, hourly slots, with short leases. */
 function killScenario(dir: string, leaseTtl = "3s") {
   writeConfig(dir, {
-    sources: {
-      AmazonEC2: { interval: "1h", regionDelay: "0s" },
-      AmazonEC2Spot: { enabled: false },
-      AzureRetail: { enabled: false },
-      AWSComputeSavingsPlan: { enabled: false },
-    },
+    sources: onlySources({ AmazonEC2: { interval: "1h", regionDelay: "0s" } }),
   });
   const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl, CONTRAIL_LEASE_TTL: leaseTtl });
   const lake = join(dir, "lake");

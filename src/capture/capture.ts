@@ -98,6 +98,7 @@ export async function capture(deps: CaptureDeps, args: CaptureArgs): Promise<Man
         ...(meta.items !== undefined ? { items: meta.items } : {}),
         ...(meta.pages !== undefined ? { pages: meta.pages } : {}),
         ...(meta.window !== undefined ? { window: meta.window } : {}),
+        ...(meta.jsonp !== undefined ? { jsonp: meta.jsonp } : {}),
         crawler: CRAWLER,
       };
       try {

@@ -40,6 +40,7 @@ export const manifestSchema = z.looseObject({
   items: count.optional(),
   pages: count.optional(),
   window: z.object({ start: iso, end: iso }).optional(),
+  jsonp: z.string().optional(),
   repairedAt: iso.optional(),
   crawler,
 });

@@ -8,9 +8,21 @@ import { priceListServices } from "./aws-pricelist/services.js";
 import { amazonEc2Spot } from "./aws-spot/index.js";
 import { azure } from "./azure/ratecard.js";
 import { azureRetail } from "./azure/retail.js";
+import { amazonEc2SpotAdvisor } from "./aws-spot-advisor/index.js";
+import { amazonEc2SpotFeed } from "./aws-spot-feed/index.js";
+import { oracleCloud } from "./oracle/index.js";
 import type { Source, SourceFactory } from "./define.js";
 
-export const SOURCES = [amazonEc2, amazonEc2Spot, azure, azureRetail, awsComputeSavingsPlan] as const;
+export const SOURCES = [
+  amazonEc2,
+  amazonEc2Spot,
+  azure,
+  azureRetail,
+  awsComputeSavingsPlan,
+  amazonEc2SpotAdvisor,
+  amazonEc2SpotFeed,
+  oracleCloud,
+] as const;
 
 /** Sources made from the configuration (issue 11: one per service code of `aws.services`). */
 export const FACTORIES: readonly SourceFactory[] = [priceListServices];

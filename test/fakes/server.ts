@@ -36,7 +36,8 @@ export type Handler = (req: LoggedRequest, url: URL) => Reply | Promise<Reply>;
  * - invalidJson: answer 200 with a body that is not JSON.
  * - badUtf8: the route's reply with `bytes` written over the start of its first string value longer than them
  *   (after the `": "` that ends a key): a body in the wrong encoding or damaged on the way, e.g. a proxy that
- *   re-encodes text as Latin-1. The length stays the same.
+ *   re-encodes text as Latin-1. The length stays the same. `inKey`: in the first key longer than them instead
+ *   (for documents whose string values are all short).
  * - delay: wait `ms` before answering normally.
  * - replace: answer this reply instead (e.g. a changed document).
  */
@@ -47,7 +48,7 @@ export type Fault =
   | { kind: "stall"; afterBytes: number; ms?: number }
   | { kind: "html200" }
   | { kind: "invalidJson" }
-  | { kind: "badUtf8"; bytes: number[] }
+  | { kind: "badUtf8"; bytes: number[]; inKey?: boolean }
   | { kind: "delay"; ms: number }
   | { kind: "replace"; reply: Reply };
 
@@ -194,7 +195,7 @@ export class FakeServer {
       typeof body === "string" || Buffer.isBuffer(body)
         ? [Buffer.from(body)]
         : (body as AsyncIterable<Buffer>);
-    if (fault?.kind === "badUtf8") source = damaged(source, Buffer.from(fault.bytes));
+    if (fault?.kind === "badUtf8") source = damaged(source, Buffer.from(fault.bytes), fault.inKey);
     for await (const chunk of source) {
       if (cut && sent + chunk.length >= cut.afterBytes) {
         const head = chunk.subarray(0, cut.afterBytes - sent);
@@ -240,12 +241,16 @@ export class FakeServer {
   }
 }
 
-/** Writes `bytes` over the first string value (in one chunk) that is longer than them. */
+/** Writes `bytes` over the first string value (or key, `inKey`) in one chunk that is longer than them. */
 async function* damaged(
   source: AsyncIterable<Buffer> | Iterable<Buffer>,
   bytes: Buffer,
+  inKey = false,
 ): AsyncIterable<Buffer> {
-  const value = new RegExp(`"\\s*:\\s*"[A-Za-z0-9 ]{${bytes.length + 1}}`);
+  const n = bytes.length + 1;
+  const value = inKey
+    ? new RegExp(`[{,]\\s*"[A-Za-z0-9_]{${n}}`)
+    : new RegExp(`"\\s*:\\s*"[A-Za-z0-9 ]{${n}}`);
   let done = false;
   for await (const chunk of source) {
     const m = done ? null : value.exec(chunk.toString("latin1"));

@@ -35,7 +35,13 @@ describe("fault: body bytes that are not UTF-8", () => {
           {
             source,
             lake,
-            inject: (f) => bodyFault(f, source, { kind: "badUtf8", bytes }, PERSISTENT),
+            inject: (f) =>
+              bodyFault(
+                f,
+                source,
+                { kind: "badUtf8", bytes, inKey: KITS[source].utf8In === "key" },
+                PERSISTENT,
+              ),
             expect: "failed",
             // The Retail pages are read whole and decoded strictly, which names no offset.
             message:

@@ -6,9 +6,10 @@
 import { describe, test } from "node:test";
 import { LAKES, PERSISTENT, SOURCES, bodyFault, useHarness } from "./harness.js";
 import type { SourceName } from "../../src/types.js";
+import { HTTP_JSON_MESSAGES } from "./kit.js";
 
 /** What each source's failure says: the HTTP client's check, or spot's (the AWS SDK parses HTML into no records). */
-const NOT_DATA: Record<SourceName, RegExp> = {
+const NOT_DATA: Partial<Record<SourceName, RegExp>> = {
   AmazonEC2: /is an HTML page, not data/,
   AmazonEC2Spot: /not an EC2 response \(no spotPriceHistorySet\)/,
   Azure: /is an HTML page, not data/,
@@ -28,7 +29,7 @@ describe("fault: HTML 200 page", () => {
             lake,
             inject: (f) => bodyFault(f, source, { kind: "html200" }, PERSISTENT),
             expect: "failed",
-            message: NOT_DATA[source],
+            message: NOT_DATA[source] ?? HTTP_JSON_MESSAGES.notData,
           },
           t,
         );

@@ -5,9 +5,10 @@
 import { describe, test } from "node:test";
 import type { SourceName } from "../../src/types.js";
 import { LAKES, PERSISTENT, SOURCES, bodyFault, useHarness } from "./harness.js";
+import { HTTP_JSON_MESSAGES } from "./kit.js";
 
 /** What each source's failure says: the JSON checker's, the Retail page reader's, the AWS SDK's XML parser's. */
-const INVALID: Record<SourceName, RegExp> = {
+const INVALID: Partial<Record<SourceName, RegExp>> = {
   AmazonEC2: /JSON ends early/,
   AmazonEC2Spot: /XML parse error/,
   Azure: /JSON ends early/,
@@ -27,7 +28,7 @@ describe("fault: invalid JSON body", () => {
             lake,
             inject: (f) => bodyFault(f, source, { kind: "invalidJson" }, PERSISTENT),
             expect: "failed",
-            message: INVALID[source],
+            message: INVALID[source] ?? HTTP_JSON_MESSAGES.invalid,
           },
           t,
         );

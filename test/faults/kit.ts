@@ -23,6 +23,8 @@ export interface SourceKit {
   cutAt: number;
   /** What its main body is upstream: bytes-level JSON faults (bad UTF-8) apply to JSON bodies. */
   body: "json" | "xml";
+  /** Where the bad-UTF-8 faults damage a JSON body: a string value (default) or, for bodies without long ones, a key. */
+  utf8In?: "value" | "key";
   /** The server and path that serve its main body: where a body fault (truncate, reset, stall…) goes. */
   target(f: Fakes): { server: FakeServer; path: string | RegExp };
   /** Checks a complete capture's content against exactly what its fake served. */
@@ -32,3 +34,14 @@ export interface SourceKit {
   /** Environment it needs besides its fake's. */
   env?(f: Fakes): Record<string, string>;
 }
+
+/**
+ * What a failure says when a source's body comes through the HTTP client and the capture's JSON check, as every
+ * single-request JSON source's does: the fault families' expectation for a source they do not name.
+ */
+export const HTTP_JSON_MESSAGES = {
+  truncated: (cutAt: number) => new RegExp(`broke off after ${cutAt} bytes`),
+  stalled: /stalled: no data for 500 ms/,
+  notData: /is an HTML page, not data/,
+  invalid: /JSON ends early/,
+} as const;

@@ -11,10 +11,25 @@ import {
   pricingFake,
 } from "../fakes/aws.kit.js";
 import { azureFake, azureKit, azureRetailKit } from "../fakes/azure.kit.js";
+import {
+  oracleFake,
+  oracleKit,
+  spotAdvisorFake,
+  spotAdvisorKit,
+  spotFeedFake,
+  spotFeedKit,
+} from "../fakes/public.kit.js";
 import type { SOURCES } from "../../src/sources/index.js";
 import type { FakeKit, SourceKit } from "./kit.js";
 
-export const FAKES = { pricing: pricingFake, ec2: ec2Fake, azure: azureFake } as const;
+export const FAKES = {
+  pricing: pricingFake,
+  ec2: ec2Fake,
+  azure: azureFake,
+  spotAdvisor: spotAdvisorFake,
+  spotFeed: spotFeedFake,
+  oracle: oracleFake,
+} as const;
 
 export const KITS = {
   AmazonEC2: amazonEc2Kit,
@@ -22,6 +37,9 @@ export const KITS = {
   Azure: azureKit,
   AzureRetail: azureRetailKit,
   AWSComputeSavingsPlan: awsComputeSavingsPlanKit,
+  AmazonEC2SpotAdvisor: spotAdvisorKit,
+  AmazonEC2SpotFeed: spotFeedKit,
+  OracleCloud: oracleKit,
   // A source made from the configuration (aws.services), besides the registry's.
   [SERVICE]: priceListServiceKit,
 } as const satisfies Record<(typeof SOURCES)[number]["name"], SourceKit> & Record<string, SourceKit>;

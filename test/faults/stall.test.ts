@@ -9,13 +9,14 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { CUT_AT, LAKES, PERSISTENT, SOURCES, bodyFault, bodyRequests, useHarness } from "./harness.js";
 import type { KitSource } from "./kits.js";
+import { HTTP_JSON_MESSAGES } from "./kit.js";
 
 const STALL_MS = 120_000;
 /** A stalled attempt is given up this soon (500 ms stall timeout, plus backoff and a loaded machine's slack). */
 const GIVEN_UP_MS = 2_500;
 
 /** What each source's failure says: the stall timeout fired (for spot, the AWS SDK's socket timeout). */
-const STALLED: Record<KitSource, RegExp> = {
+const STALLED: Partial<Record<KitSource, RegExp>> = {
   AmazonEC2: /stalled: no data for 500 ms/,
   AmazonEC2Spot:
     /DescribeSpotPriceHistory in eu-west-1: TimeoutError: .*timed out after 500 ms of inactivity/,
@@ -48,7 +49,7 @@ describe("fault: body stalls (the stall timeout fires)", () => {
               bodyFault(f, source, stall, PERSISTENT);
             },
             expect: "failed",
-            message: STALLED[source],
+            message: STALLED[source] ?? HTTP_JSON_MESSAGES.stalled,
           },
           t,
         );

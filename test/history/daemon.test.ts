@@ -4,7 +4,16 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeAwsPricing } from "../fakes/aws-pricing.js";
-import { cleanEnv, collect, filesUnder, startCli, tempDir, waitForOutput, writeConfig } from "../helpers.js";
+import {
+  cleanEnv,
+  collect,
+  filesUnder,
+  onlySources,
+  startCli,
+  tempDir,
+  waitForOutput,
+  writeConfig,
+} from "../helpers.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -30,7 +39,7 @@ describe("the daemon keeps the history derived", () => {
       const { dir, cleanup } = tempDir();
       try {
         writeConfig(dir, {
-          sources: { AmazonEC2: { regionDelay: "0s", interval: "1h" }, AzureRetail: { enabled: false } },
+          sources: onlySources({ AmazonEC2: { regionDelay: "0s", interval: "1h" } }),
           ...(enabled ? {} : { history: { enabled: false } }),
         });
         const child = startCli(["crawl"], {
