@@ -234,6 +234,12 @@ export interface CaptureArgs {
   shape: JsonShape;
   /** Called with the top-level values named in shape.captureKeys once the body is complete. */
   onValues?(values: Record<string, unknown>): void;
+  /**
+   * True when the body is JSON this crawler wrote itself, every value through JSON.stringify (AmazonEC2Spot's
+   * records, built from parsed XML): well-formed by construction, so the byte-level JSON check is skipped (it was a
+   * seventh of a spot sweep's CPU). Bytes that come from upstream are always checked.
+   */
+  serialized?: boolean;
 }
 
 export type { Source } from "./sources/define.js";
