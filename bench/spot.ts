@@ -225,7 +225,11 @@ async function startFakeEc2Worker(latencyMs: number): Promise<Ec2Worker> {
     cpu: () => ask<number>("cpu"),
     close: async () => {
       await ask("close");
+      // The fake's process ends with this one: nothing of the bench outlives it.
+      const exited = new Promise((resolve) => child.once("exit", resolve));
       child.disconnect();
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      if (child.exitCode === null && child.signalCode === null) child.kill();
     },
   };
 }
