@@ -236,8 +236,8 @@ export interface CaptureArgs {
   onValues?(values: Record<string, unknown>): void;
   /**
    * True when the body is JSON this crawler wrote itself, every value through JSON.stringify (AmazonEC2Spot's
-   * records, built from parsed XML): well-formed by construction, so the byte-level JSON check is skipped (it was a
-   * seventh of a spot sweep's CPU). Bytes that come from upstream are always checked.
+   * records, built from parsed XML): well-formed by construction, so the byte-level JSON check is skipped (~2 µs
+   * per spot record, a tenth of a sweep's CPU before). Bytes that come from upstream are always checked.
    */
   serialized?: boolean;
 }
