@@ -3,7 +3,11 @@
 //     in a child process (so the server's generator and this process's memory do not count), stopping after
 //     `products` as the crawler does, and once more tokenising the whole file (the worst case).
 // (b) A sweep of 30 regions × 5 pages with 100 ms latency per call: wall time at several concurrencies, and the
-//     speed-up against one region after another (measured, not asserted), with the process's peak heap.
+//     speed-up against one region after another (the same code at concurrency 1; measured, not asserted), with the
+//     crawler's CPU per record and peak heap. Each region's last hour holds 4 600 records (48 series: 2 AZs × 8
+//     types × 3 products), served 1000 to a page as EC2 does; enriched, a record is ~640 bytes of JSON, as in
+//     the original crawler's sample. The fake EC2 API runs in a child process with every page's XML rendered
+//     before the clock starts, so that the sweep measures the crawler, not the fake.
 // Run: node --import tsx bench/spot.ts [--size 1GB] [--regions 30] [--latency 100] [--concurrency 1,4,16,34]
 //      [--skip-index] [--skip-sweep]
 // Only node: modules are imported statically: the index child loads just the HTTP client and the index builder,
@@ -168,7 +172,8 @@ function sweepHistory(region: string, now: number, perRegion: number): SpotRecor
   const inWindow = perRegion - series.length;
   for (let i = 0; i < inWindow; i++) {
     const [az, t, p] = series[i % series.length]!;
-    const at = now - 58 * 60_000 + Math.floor((i / inWindow) * 56 * 60_000);
+    // Whole seconds, as EC2 stamps price changes.
+    const at = Math.floor((now - 58 * 60_000 + (i / inWindow) * 56 * 60_000) / 1000) * 1000;
     out.push({
       availabilityZone: az,
       instanceType: t,
@@ -194,6 +199,8 @@ interface Ec2Worker {
   endpoint: string;
   setHistories(regions: string[], now: number, perRegion: number): Promise<void>;
   calls(): Promise<number>;
+  /** CPU seconds the fake has used so far (user + system). */
+  cpu(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -215,9 +222,14 @@ async function startFakeEc2Worker(latencyMs: number): Promise<Ec2Worker> {
     endpoint,
     setHistories: (regions, now, perRegion) => ask("setHistories", [regions, now, perRegion]),
     calls: () => ask<number>("calls"),
+    cpu: () => ask<number>("cpu"),
     close: async () => {
       await ask("close");
+      // The fake's process ends with this one: nothing of the bench outlives it.
+      const exited = new Promise((resolve) => child.once("exit", resolve));
       child.disconnect();
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      if (child.exitCode === null && child.signalCode === null) child.kill();
     },
   };
 }
@@ -230,10 +242,14 @@ async function fakeEc2Child(latencyMs: number): Promise<void> {
     const reply = (value?: unknown) => process.send!({ id: m.id, value });
     if (m.op === "start") void ec2.start().then(reply);
     else if (m.op === "calls") reply(ec2.calls.length);
-    else if (m.op === "close") void ec2.close().then(() => reply());
+    else if (m.op === "cpu") {
+      const { user, system } = process.cpuUsage();
+      reply((user + system) / 1e6);
+    } else if (m.op === "close") void ec2.close().then(() => reply());
     else if (m.op === "setHistories") {
       const [regions, now, perRegion] = m.args as [string[], number, number];
       for (const r of regions) ec2.setHistory(r, sweepHistory(r, now, perRegion));
+      ec2.prerender(); // the XML of every page built before the clock starts: the bench measures the crawler
       reply();
     }
   });
@@ -244,10 +260,14 @@ interface SweepResult {
   seconds: number;
   /** Peak V8 heap in use during the sweep (sampled), MB: the records of the regions in flight. */
   peakHeapMB: number;
-  /** CPU time of this process (crawler and fake EC2 together): the floor concurrency cannot go below. */
+  /** CPU time of this process (the crawler, gzip's threads included; the fake EC2 API runs in its own). */
   cpuSeconds: number;
+  /** CPU time of the fake EC2 API (its own process) during the sweep. */
+  fakeCpuSeconds: number;
   calls: number;
   items: number;
+  /** Uncompressed JSON bytes written, all regions. */
+  bytes: number;
   captured: number;
 }
 
@@ -270,11 +290,11 @@ export async function benchSweep(
   const { AWS_REGIONS } = await import("../test/fakes/ec2-regions.js");
   if (regionCount > AWS_REGIONS.length) throw new Error(`--regions: at most ${AWS_REGIONS.length}`);
   const regions = AWS_REGIONS.slice(0, regionCount);
-  const now = Date.now();
-  await ec2.setHistories(regions, now, 4_600); // 5 pages of up to 1000
   const results: SweepResult[] = [];
   try {
     for (const concurrency of [0, ...concurrencies]) {
+      // Every run's window (the last hour) holds the same records: 5 pages of up to 1000 per region.
+      await ec2.setHistories(regions, Date.now(), 4_600);
       const dir = mkdtempSync(join(tmpdir(), "contrail-spot-bench-"));
       try {
         const configFile = join(dir, "contrail.config.json");
@@ -305,6 +325,7 @@ export async function benchSweep(
         const lake = await openLake(config, log);
         const ctx = makeContext({ config, lake, http, log }, amazonEc2Spot, new AbortController().signal);
         const callsBefore = await ec2.calls();
+        const fakeCpuBefore = await ec2.cpu();
         global.gc?.();
         // Sampled from V8's own statistics: process.memoryUsage() costs enough to show in a profile.
         const heap = () => getHeapStatistics().used_heap_size;
@@ -325,8 +346,10 @@ export async function benchSweep(
           seconds,
           peakHeapMB: peakHeap / MB,
           cpuSeconds: (used.user + used.system) / 1e6,
+          fakeCpuSeconds: (await ec2.cpu()) - fakeCpuBefore,
           calls: (await ec2.calls()) - callsBefore,
           items: captured.reduce((n, o) => n + (o.status === "captured" ? (o.manifest.items ?? 0) : 0), 0),
+          bytes: captured.reduce((n, o) => n + (o.status === "captured" ? o.manifest.bytes : 0), 0),
           captured: captured.length,
         });
       } finally {
@@ -387,16 +410,31 @@ async function main(): Promise<void> {
     const results = await benchSweep(regions, latency, list);
     const serial = results.find((r) => r.concurrency === 1)?.seconds ?? NaN;
     const rows = [
-      ["concurrency", "wall s", "cpu s", "peak heap MB", "calls", "records", "regions", "vs sequential"],
+      [
+        "concurrency",
+        "wall s",
+        "cpu s",
+        "cpu µs/record",
+        "fake cpu s",
+        "peak heap MB",
+        "calls",
+        "records",
+        "JSON MB",
+        "regions",
+        "vs sequential",
+      ],
     ];
     for (const r of results) {
       rows.push([
         String(r.concurrency) + (r.concurrency === SPOT_CONCURRENCY ? " (default)" : ""),
         r.seconds.toFixed(2),
         r.cpuSeconds.toFixed(2),
+        ((r.cpuSeconds / r.items) * 1e6).toFixed(1),
+        r.fakeCpuSeconds.toFixed(2),
         r.peakHeapMB.toFixed(0),
         String(r.calls),
         String(r.items),
+        (r.bytes / MB).toFixed(1),
         String(r.captured),
         `${(serial / r.seconds).toFixed(1)}×`,
       ]);

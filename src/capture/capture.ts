@@ -56,17 +56,15 @@ export async function capture(deps: CaptureDeps, args: CaptureArgs): Promise<Man
       const both = attemptAbort.signal;
       const forward = () => attemptAbort.abort(signal.reason);
       signal.addEventListener("abort", forward, { once: true });
-      const produce = pipeline(
-        body,
-        measure,
-        jsonCheckTransform(args.shape, (v) => {
-          values = v;
-          args.onValues?.(v);
-        }),
-        gz,
-        out,
-        { signal: both },
-      );
+      const check = args.serialized
+        ? []
+        : [
+            jsonCheckTransform(args.shape, (v) => {
+              values = v;
+              args.onValues?.(v);
+            }),
+          ];
+      const produce = pipeline([body, measure, ...check, gz, out], { signal: both });
       const store = lake.putStream(key, out, both);
       const [p, s] = await Promise.allSettled([produce, store]).finally(() =>
         signal.removeEventListener("abort", forward),

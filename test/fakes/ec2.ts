@@ -368,40 +368,58 @@ export class FakeEc2 {
     );
   }
 
-  private successXml(page: SpotRecord[], token: string | undefined): string {
-    const items = page
-      .map(
-        (r) =>
-          "\n        <item>" +
-          `\n            <availabilityZone>${esc(r.availabilityZone)}</availabilityZone>` +
-          (r.availabilityZoneId
-            ? `\n            <availabilityZoneId>${esc(r.availabilityZoneId)}</availabilityZoneId>`
-            : "") +
-          `\n            <instanceType>${esc(r.instanceType)}</instanceType>` +
-          `\n            <productDescription>${esc(r.productDescription)}</productDescription>` +
-          `\n            <spotPrice>${esc(r.spotPrice)}</spotPrice>` +
-          `\n            <timestamp>${r.timestamp.toISOString()}</timestamp>` +
-          "\n        </item>",
-      )
-      .join("");
-    const set =
-      page.length === 0
-        ? "<spotPriceHistorySet/>"
-        : `<spotPriceHistorySet>${items}\n    </spotPriceHistorySet>`;
+  /**
+   * Renders every record of the histories now: later pages are joined from the cache, so a benchmark measures
+   * the crawler, not this fake building XML (records are not changed in place; a changed one is a new object).
+   */
+  prerender(): void {
+    for (const records of this.histories.values()) for (const r of records) itemXml(r);
+  }
+
+  /** The page as bytes: the records' cached `<item>`s copied between the head and the tail. */
+  private successXml(page: SpotRecord[], token: string | undefined): Buffer {
+    const items = page.map(itemXml);
     const next =
       token !== undefined
         ? `\n    <nextToken>${esc(token)}</nextToken>`
         : this.lastToken === "empty"
           ? "\n    <nextToken></nextToken>"
           : "";
-    return (
+    const head =
       '<?xml version="1.0" encoding="UTF-8"?>\n' +
       `<DescribeSpotPriceHistoryResponse xmlns="${NS}">\n` +
-      `    <requestId>${randomUUID()}</requestId>\n` +
-      `    ${set}${next}\n` +
-      "</DescribeSpotPriceHistoryResponse>"
-    );
+      `    <requestId>${randomUUID()}</requestId>\n    `;
+    const tail = `${next}\n</DescribeSpotPriceHistoryResponse>`;
+    if (page.length === 0) return Buffer.from(`${head}<spotPriceHistorySet/>${tail}`);
+    return Buffer.concat([
+      Buffer.from(`${head}<spotPriceHistorySet>`),
+      ...items,
+      Buffer.from(`\n    </spotPriceHistorySet>${tail}`),
+    ]);
   }
+}
+
+/** Each record's `<item>` as EC2 writes it, rendered once (UTF-8). */
+const ITEMS = new WeakMap<SpotRecord, Buffer>();
+
+function itemXml(r: SpotRecord): Buffer {
+  let xml = ITEMS.get(r);
+  if (xml === undefined) {
+    const text =
+      "\n        <item>" +
+      `\n            <availabilityZone>${esc(r.availabilityZone)}</availabilityZone>` +
+      (r.availabilityZoneId
+        ? `\n            <availabilityZoneId>${esc(r.availabilityZoneId)}</availabilityZoneId>`
+        : "") +
+      `\n            <instanceType>${esc(r.instanceType)}</instanceType>` +
+      `\n            <productDescription>${esc(r.productDescription)}</productDescription>` +
+      `\n            <spotPrice>${esc(r.spotPrice)}</spotPrice>` +
+      `\n            <timestamp>${r.timestamp.toISOString()}</timestamp>` +
+      "\n        </item>";
+    xml = Buffer.from(text);
+    ITEMS.set(r, xml);
+  }
+  return xml;
 }
 
 /** Parses the EC2 form parameters of DescribeSpotPriceHistory (lists flattened with 1-based `.N`). */

@@ -3,9 +3,10 @@
 // to the SDK.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { EC2Client, paginateDescribeSpotPriceHistory, type SpotPrice } from "@aws-sdk/client-ec2";
+import { EC2Client, paginateDescribeSpotPriceHistory } from "@aws-sdk/client-ec2";
 import { FakeEc2, generateHistory, type SpotRecord } from "../fakes/ec2.js";
-import { readSpotPage, useFastSpotPages } from "../../src/sources/aws-spot/page-xml.js";
+import { fastRows, readSpotPage, time, useFastSpotPages } from "../../src/sources/aws-spot/page-xml.js";
+import { SeriesTable, rowOf, type SpotRow } from "../../src/sources/aws-spot/records.js";
 
 const NOW = new Date("2026-11-29T22:00:00.000Z");
 const HOUR = 3_600_000;
@@ -23,11 +24,32 @@ function client(endpoint: string, fast: boolean): EC2Client {
   return c;
 }
 
-async function pages(c: EC2Client, pageSize: number): Promise<{ items: SpotPrice[]; token?: string }[]> {
-  const out: { items: SpotPrice[]; token?: string }[] = [];
+interface Item {
+  az: string;
+  type: string;
+  product: string;
+  price: string;
+  time: number;
+}
+
+const item = (r: SpotRow): Item => ({
+  az: r.series.availabilityZone,
+  type: r.series.instanceType,
+  product: r.series.productDescription,
+  price: r.spotPrice,
+  time: r.time,
+});
+
+/** Every page's records: the fast reader's rows, or the rows of the SDK's own deserialization. */
+async function pages(c: EC2Client, pageSize: number): Promise<{ items: Item[]; token?: string }[]> {
+  const out: { items: Item[]; token?: string }[] = [];
+  const table = new SeriesTable();
   const input = { StartTime: new Date(NOW.getTime() - 3 * HOUR), EndTime: NOW, MaxResults: pageSize };
   for await (const p of paginateDescribeSpotPriceHistory({ client: c, pageSize }, input)) {
-    out.push({ items: p.SpotPriceHistory ?? [], ...(p.NextToken ? { token: "set" } : {}) });
+    const sdk = (p.SpotPriceHistory ?? []).map((x) => rowOf(x, table)!);
+    const rows = fastRows(p) ?? sdk;
+    if (fastRows(p)) assert.deepEqual(p.SpotPriceHistory, [], "a fast page leaves the SDK's list empty");
+    out.push({ items: rows.map(item), ...(p.NextToken ? { token: "set" } : {}) });
   }
   return out;
 }
@@ -65,8 +87,8 @@ describe("fast DescribeSpotPriceHistory pages", () => {
       assert.ok(slow.length > 2, "several pages");
       assert.deepEqual(fast, slow, `last page with nextToken ${last}`);
       assert.deepEqual(fastPages, { read: fast.length, passed: 0 }, "every page read by the fast reader");
-      const got = fast.flatMap((p) => p.items).find((r) => r.AvailabilityZoneId === "euw3-az1");
-      assert.equal(got?.ProductDescription, odd.productDescription);
+      const got = fast.flatMap((p) => p.items).find((r) => r.time === odd.timestamp.getTime());
+      assert.equal(got?.product, odd.productDescription);
     }
     ec2.setHistory("eu-west-3", []);
     assert.deepEqual(await pages(client(endpoint, true), 50), [{ items: [] }], "an empty set is []");
@@ -105,5 +127,42 @@ describe("fast DescribeSpotPriceHistory pages", () => {
       undefined,
       "a nested element: not a shape this reader knows",
     );
+  });
+
+  test("timestamps read digit by digit are Date.parse's, edge values and other forms included", () => {
+    const texts = [
+      "2026-11-29T22:08:37.000Z",
+      "2026-11-29T22:08:37.123Z",
+      "2026-11-29T22:59:59.999Z",
+      "2026-11-29T23:00:00.000Z",
+      "2026-11-29T22:00:00.001Z", // back to the hour before
+      "1970-01-01T00:00:00.000Z",
+      "9999-12-31T23:59:59.999Z",
+      "2026-02-29T00:00:00.000Z", // not a leap year: Date.parse rolls into March, as Date.UTC does
+      "2026-04-31T12:00:00.000Z",
+      "2026-04-32T12:00:00.000Z",
+      "2026-04-00T12:00:00.000Z",
+      "2026-00-10T12:00:00.000Z",
+      "2026-13-10T12:00:00.000Z",
+      "2026-04-10T24:00:00.000Z",
+      "2026-04-10T23:60:00.000Z",
+      "2026-04-10T23:59:60.000Z",
+      "0099-04-10T23:59:59.000Z",
+      "1969-12-31T23:59:59.999Z",
+      "2026-11-29T22:08:37Z",
+      "2026-11-29T22:08:37.5Z",
+      "2026-11-29T22:08:37.000+01:00",
+      "2026-11-29 22:08:37.000Z",
+      "2026-11-29T22:08:3x.000Z",
+      "2026-11-29T22:08:37.000z",
+      "2026-11-29T22-08:37.000Z",
+      "2026-11-29T22:08:37.000Z", // the same hour again, after the odd ones
+      "",
+      "not a time",
+    ];
+    for (const text of texts) {
+      const bytes = Buffer.from(`<timestamp>${text}</timestamp>`);
+      assert.equal(time(bytes, 11, 11 + bytes.length - 23), Date.parse(text), text);
+    }
   });
 });

@@ -6,10 +6,11 @@ import { AWS_PARTITION_REGION } from "../../src/sources/aws-spot/regions.js";
 import { Readable } from "node:stream";
 import { FakeAwsPricing, offerStream } from "../fakes/aws-pricing.js";
 import {
+  RecordWriter,
+  SeriesTable,
   compareRows,
-  dedupeAndSort,
   pythonIso,
-  recordJson,
+  sortUnique,
   type SpotRow,
 } from "../../src/sources/aws-spot/records.js";
 import { attributesFragment, indexOffer } from "../../src/sources/aws-spot/offer-index.js";
@@ -57,36 +58,99 @@ describe("spot windows", () => {
 });
 
 describe("spot records", () => {
-  const row = (az: string, type: string, t: string, price = "0.100000"): SpotRow => ({
-    availabilityZone: az,
-    instanceType: type,
-    productDescription: "Linux/UNIX",
+  const table = new SeriesTable();
+  const row = (az: string, type: string, t: string, price = "0.100000", in_ = table): SpotRow => ({
+    series: in_.of(az, type, "Linux/UNIX"),
     spotPrice: price,
-    timestamp: new Date(t),
+    time: Date.parse(t),
   });
   test("timestamps in the original crawler's Python format", () => {
     assert.equal(pythonIso(new Date("2019-04-28T22:29:01.000Z")), "2019-04-28T22:29:01+00:00");
     assert.equal(pythonIso(new Date("2019-04-28T22:29:01.250Z")), "2019-04-28T22:29:01.250000+00:00");
   });
-  test("the sample's shape: AWS fields first, then the type's attributes", () => {
-    const json = recordJson(
+  /** The records' text as the writer writes them, in chunks of `chunk` bytes, as one JSON array. */
+  const written = (w: RecordWriter, rows: SpotRow[], chunk = Infinity): string => {
+    const parts: Buffer[] = [];
+    for (const r of rows) {
+      w.add(r);
+      if (w.size >= chunk) parts.push(w.take());
+    }
+    parts.push(w.take());
+    return `[${Buffer.concat(parts).toString("utf8")}]`;
+  };
+  test("timestamps written as pythonIso writes them, whatever the order of the times", () => {
+    const times = [
+      Date.parse("2019-04-28T22:29:01.000Z"),
+      Date.parse("2019-04-28T22:59:59.999Z"),
+      Date.parse("2019-04-28T23:00:00.000Z"),
+      Date.parse("2019-04-28T22:00:00.007Z"), // back into an earlier hour
+      Date.parse("2019-12-31T23:59:59.050Z"),
+      Date.parse("2020-01-01T00:00:00.000Z"),
+      0,
+      -1, // before the epoch
+      Date.parse("0001-01-01T00:00:00.000Z"),
+      Date.parse("9999-12-31T23:59:59.999Z"),
+      Date.parse("+010000-01-01T00:00:00.000Z"),
+    ];
+    for (
+      let t = Date.parse("2026-03-29T00:59:00.000Z");
+      t < Date.parse("2026-03-29T03:01:00.000Z");
+      t += 7_777
+    )
+      times.push(t);
+    const rows = times.map((t) => ({ series: table.of("a", "b", "c"), spotPrice: "0.1", time: t }));
+    const recs = JSON.parse(written(new RecordWriter(undefined, 100), rows, 100)) as { Timestamp: string }[];
+    assert.deepEqual(
+      recs.map((r) => r.Timestamp),
+      times.map((t) => pythonIso(new Date(t))),
+    );
+  });
+  test("the sample's shape: AWS fields first, then the type's attributes; `,\\n` between records", () => {
+    const fragments = new Map([["m5d.12xlarge", attributesFragment({ vcpu: "48", SpotPrice: "x" })]]);
+    const rows = [
       row("eu-west-3b", "m5d.12xlarge", "2019-04-28T22:29:01Z", "0.952300"),
-      attributesFragment({ vcpu: "48", SpotPrice: "x" }),
-    );
-    assert.deepEqual(JSON.parse(json), {
-      AvailabilityZone: "eu-west-3b",
-      InstanceType: "m5d.12xlarge",
-      ProductDescription: "Linux/UNIX",
-      SpotPrice: "0.952300",
-      Timestamp: "2019-04-28T22:29:01+00:00",
-      vcpu: "48",
-    });
-    assert.equal(
-      recordJson(row("a", "b", "2019-04-28T22:29:01Z"), undefined).endsWith(
-        '"Timestamp":"2019-04-28T22:29:01+00:00"}',
-      ),
-      true,
-    );
+      row("a", "b", "2019-04-28T22:29:01Z"),
+      row("a", "b", "2019-04-28T22:29:01Z", '1"\\ é'),
+    ];
+    const text = written(new RecordWriter(fragments), rows);
+    assert.deepEqual(JSON.parse(text), [
+      {
+        AvailabilityZone: "eu-west-3b",
+        InstanceType: "m5d.12xlarge",
+        ProductDescription: "Linux/UNIX",
+        SpotPrice: "0.952300",
+        Timestamp: "2019-04-28T22:29:01+00:00",
+        vcpu: "48",
+      },
+      {
+        AvailabilityZone: "a",
+        InstanceType: "b",
+        ProductDescription: "Linux/UNIX",
+        SpotPrice: "0.100000",
+        Timestamp: "2019-04-28T22:29:01+00:00",
+      },
+      {
+        AvailabilityZone: "a",
+        InstanceType: "b",
+        ProductDescription: "Linux/UNIX",
+        SpotPrice: '1"\\ é', // not a number: JSON.stringify's escapes
+        Timestamp: "2019-04-28T22:29:01+00:00",
+      },
+    ]);
+    assert.equal(text.split("\n").length, 3, "one record per line");
+  });
+  test("a record larger than the chunk grows the buffer; every chunk is whole records", () => {
+    const big = new Map([["huge", attributesFragment({ notes: "x".repeat(20_000) })]]);
+    const rows = [row("a", "huge", "2026-01-01T00:00:00Z"), row("a", "huge", "2026-01-01T00:00:01Z")];
+    const w = new RecordWriter(big, 1000);
+    w.add(rows[0]!);
+    assert.ok(w.size > 20_000);
+    const first = w.take().toString("utf8");
+    assert.equal((JSON.parse(first) as { notes: string }).notes.length, 20_000);
+    w.add(rows[1]!);
+    const rest = w.take().toString("utf8");
+    assert.ok(rest.startsWith(",\n{"), "the next chunk continues the array");
+    assert.equal((JSON.parse(`[${first}${rest}]`) as unknown[]).length, 2);
   });
   test("duplicates dropped, oldest first then AZ, type, product", () => {
     const rows = [
@@ -94,13 +158,16 @@ describe("spot records", () => {
       row("a", "m5.large", "2026-01-01T00:00:02Z"),
       row("a", "c5.large", "2026-01-01T00:00:01Z"),
       row("b", "m5.large", "2026-01-01T00:00:02Z", "0.2"),
+      // The same series from another table (a page the SDK read): still a duplicate.
+      row("a", "m5.large", "2026-01-01T00:00:02Z", "0.3", new SeriesTable()),
     ];
-    const out = dedupeAndSort(rows);
+    const out = sortUnique(rows);
     assert.equal(out.length, 3);
     assert.deepEqual(
-      out.map((r) => `${r.availabilityZone}/${r.instanceType}`),
+      out.map((r) => `${r.series.availabilityZone}/${r.series.instanceType}`),
       ["a/c5.large", "a/m5.large", "b/m5.large"],
     );
+    assert.equal(out[1]!.spotPrice, "0.100000", "the first of two copies");
     assert.equal(out[2]!.spotPrice, "0.100000", "the first of two copies");
     assert.ok(
       out.every((r, i) => i === 0 || compareRows(out[i - 1]!, r) < 0),

@@ -9,10 +9,12 @@ import { Readable } from "node:stream";
 import type { CaptureMeta, Manifest, RunContext } from "../../types.js";
 import type { EnrichmentIndex } from "./enrichment.js";
 import { ec2Client, endpointDescription, fetchSlice } from "./history.js";
-import { dedupeAndSort, recordJson } from "./records.js";
+import { RecordWriter, sortUnique } from "./records.js";
 import { slices, windowFor, type SpotWindow } from "./window.js";
 
 const CHUNK = 64 * 1024;
+const OPEN = Buffer.from("[");
+const CLOSE = Buffer.from("]");
 
 export async function captureRegion(
   ctx: RunContext,
@@ -37,6 +39,7 @@ export async function captureRegion(
       region,
       capturedAt,
       shape: { root: "array" },
+      serialized: true, // every string through JSON.stringify (records.ts): no byte-level re-check of our own text
       open: async (signal) => {
         // Filled in as the body streams; the capture reads it once the body has ended.
         const meta: CaptureMeta & { items: number; pages: number } = {
@@ -56,8 +59,8 @@ export async function captureRegion(
   async function* records(w: SpotWindow, meta: { items: number; pages: number }, signal: AbortSignal) {
     const pending = enrichment(); // shared by the run's regions; loads while this region fetches
     pending.catch(() => undefined); // awaited below; an early failure here must not go unhandled
-    let out = "[";
-    let first = true;
+    yield OPEN;
+    let writer: RecordWriter | undefined;
     const parts = slices(w.start, w.end);
     for (let i = 0; i < parts.length; i++) {
       const slice = parts[i]!;
@@ -68,20 +71,16 @@ export async function captureRegion(
       // its window); a later slice's are records the slice before it already wrote.
       const lower = i === 0 ? -Infinity : slice.start.getTime();
       const upper = slice.end.getTime(); // EC2's EndTime is inclusive; the next window starts here
-      const kept = dedupeAndSort(
-        rows.filter((r) => r.timestamp.getTime() >= lower && r.timestamp.getTime() < upper),
-      );
-      const index = kept.length > 0 ? await pending : undefined;
+      const kept = sortUnique(rows.filter((r) => r.time >= lower && r.time < upper));
+      if (kept.length === 0) continue;
+      writer ??= new RecordWriter((await pending)?.fragments, CHUNK);
       for (const r of kept) {
-        out += (first ? "" : ",\n") + recordJson(r, index?.fragments.get(r.instanceType));
-        first = false;
+        writer.add(r);
         meta.items++;
-        if (out.length >= CHUNK) {
-          yield out;
-          out = "";
-        }
+        if (writer.size >= CHUNK) yield writer.take();
       }
     }
-    yield `${out}]`;
+    if (writer && writer.size > 0) yield writer.take();
+    yield CLOSE;
   }
 }

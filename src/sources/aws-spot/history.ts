@@ -2,7 +2,7 @@
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import { ContrailError, isAbortError } from "../../errors.js";
 import type { BaseConfig } from "../../config/schema.js";
-import { useFastSpotPages } from "./page-xml.js";
+import { fastRows, seriesTable, useFastSpotPages } from "./page-xml.js";
 import { rowOf, type SpotRow } from "./records.js";
 
 export const PAGE_SIZE = 1000;
@@ -78,8 +78,14 @@ export async function fetchSlice(
           { retryable: true },
         );
       }
-      for (const p of page.SpotPriceHistory ?? []) {
-        const row = rowOf(p);
+      const fast = fastRows(page);
+      if (fast) {
+        for (const row of fast) rows.push(row);
+        continue;
+      }
+      const table = seriesTable(client);
+      for (const p of page.SpotPriceHistory) {
+        const row = rowOf(p, table);
         if (row) rows.push(row);
       }
     }
