@@ -7,8 +7,9 @@ import { amazonEc2Spot } from "./aws-spot/index.js";
 import { azure } from "./azure/ratecard.js";
 import { azureRetail } from "./azure/retail.js";
 import type { Source, SourceFactory } from "./define.js";
+import { googleCloud } from "./gcp/catalog.js";
 
-export const SOURCES = [amazonEc2, amazonEc2Spot, azure, azureRetail] as const;
+export const SOURCES = [amazonEc2, amazonEc2Spot, azure, azureRetail, googleCloud] as const;
 
 /** Sources made from the configuration (issue 11: one per service code of `aws.services`). */
 export const FACTORIES: readonly SourceFactory[] = [];

@@ -13,6 +13,7 @@ const NOT_DATA: Record<SourceName, RegExp> = {
   AmazonEC2Spot: /not an EC2 response \(no spotPriceHistorySet\)/,
   Azure: /is an HTML page, not data/,
   AzureRetail: /is an HTML page, not data/,
+  GoogleCloud: /is an HTML page, not data/,
 };
 
 describe("fault: HTML 200 page", () => {

@@ -12,6 +12,7 @@ const INVALID: Record<SourceName, RegExp> = {
   AmazonEC2Spot: /XML parse error/,
   Azure: /JSON ends early/,
   AzureRetail: /did not return valid JSON/,
+  GoogleCloud: /SKUs page 1 \(.*\) is not valid JSON/,
 };
 
 describe("fault: invalid JSON body", () => {

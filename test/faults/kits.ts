@@ -3,16 +3,18 @@
 import type { FakeS3 } from "../fakes/s3.js";
 import { amazonEc2Kit, amazonEc2SpotKit, ec2Fake, pricingFake } from "../fakes/aws.kit.js";
 import { azureFake, azureKit, azureRetailKit } from "../fakes/azure.kit.js";
+import { gcpFake, googleCloudKit } from "../fakes/gcp.kit.js";
 import type { SOURCES } from "../../src/sources/index.js";
 import type { FakeKit, SourceKit } from "./kit.js";
 
-export const FAKES = { pricing: pricingFake, ec2: ec2Fake, azure: azureFake } as const;
+export const FAKES = { pricing: pricingFake, ec2: ec2Fake, azure: azureFake, gcp: gcpFake } as const;
 
 export const KITS = {
   AmazonEC2: amazonEc2Kit,
   AmazonEC2Spot: amazonEc2SpotKit,
   Azure: azureKit,
   AzureRetail: azureRetailKit,
+  GoogleCloud: googleCloudKit,
 } as const satisfies Record<(typeof SOURCES)[number]["name"], SourceKit>;
 
 /** Every fake of the suite, started: each kit's, and S3. */

@@ -21,6 +21,7 @@ const STALLED: Record<KitSource, RegExp> = {
     /DescribeSpotPriceHistory in eu-west-1: TimeoutError: .*timed out after 500 ms of inactivity/,
   Azure: /stalled: no data for 500 ms/,
   AzureRetail: /stalled: no data for 500 ms/,
+  GoogleCloud: /stalled: no data for 500 ms/,
 };
 
 /** Arrival times of the body's requests since `from`: each gap is one stalled attempt being given up. */

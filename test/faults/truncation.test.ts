@@ -27,6 +27,7 @@ const BROKE_OFF: Record<SourceName, RegExp> = {
   AmazonEC2Spot: /DescribeSpotPriceHistory in eu-west-1: .*aborted/,
   Azure: /broke off after 4000 bytes/,
   AzureRetail: /broke off after 300 bytes/,
+  GoogleCloud: /broke off after 2000 bytes/,
 };
 
 describe("fault: body ends early (truncation)", () => {

@@ -1,0 +1,124 @@
+// GoogleCloud: the Cloud Billing Catalog v1 (wire-formats §8), one capture per configured service (SPEC §4, §5):
+// `{"service": <the service as /v1/services lists it>, "skus": [every SKU of every page, in order]}`. The service
+// entry and every SKU are copied as the bytes served (compact: `prettyPrint=false`), never re-serialised.
+//
+// Pages are chained by an opaque `pageToken`, so they come one after another; the list ends only when a page has
+// no token (or an empty one): AIP-158 lets the server return fewer items than `pageSize` on any page, so a short
+// page is no end. Memory: one page (≤ 5000 SKUs, ~10 MB) at a time.
+import { Readable } from "node:stream";
+import { ContrailError } from "../../errors.js";
+import { redactUrl } from "../../http/client.js";
+import type { CaptureMeta, JsonShape, RunContext } from "../../types.js";
+import { defineSource } from "../define.js";
+import { runUnits } from "../run-units.js";
+import { fetchPage, itemBytes, itemsOf, pageUrl, type CatalogClient, type CatalogPage } from "./page.js";
+
+export const CATALOG_SHAPE: JsonShape = { root: "object", requiredKeys: ["service", "skus"] };
+const PROGRESS_EVERY = 10;
+/** A list longer than this many pages is a token loop, not a catalogue (Compute Engine: a few pages). */
+const MAX_PAGES = 10_000;
+
+export function clientOf(ctx: RunContext): CatalogClient {
+  return {
+    http: ctx.http,
+    retry: ctx.config.http,
+    log: ctx.log,
+    baseUrl: ctx.config.gcp.billingUrl,
+    apiKey: ctx.config.gcp.apiKey ?? "",
+  };
+}
+
+/** Every page of a list, in order, following `nextPageToken` until there is none. */
+export async function* pages(
+  c: CatalogClient,
+  path: string,
+  member: string,
+  what: string,
+  signal: AbortSignal,
+): AsyncGenerator<CatalogPage> {
+  const seen = new Set<string>();
+  let token: string | undefined;
+  for (let n = 1; ; n++) {
+    const page = await fetchPage(c, pageUrl(c, path, token), member, `${what} page ${n}`, signal);
+    yield page;
+    token = page.nextPageToken;
+    if (token === undefined) return;
+    if (seen.has(token) || n >= MAX_PAGES)
+      throw new ContrailError("UPSTREAM", `${what}: page ${n}'s nextPageToken repeats an earlier page's`);
+    seen.add(token);
+  }
+}
+
+/** The service's entry in `/v1/services`, as served; a service the catalogue does not list is an error. */
+export async function serviceEntry(c: CatalogClient, id: string, signal: AbortSignal): Promise<Buffer> {
+  for await (const page of pages(c, "/v1/services", "services", "the service list", signal)) {
+    const entries = itemBytes(page);
+    const list = (page.doc.services ?? []) as { serviceId?: unknown }[];
+    const i = list.findIndex((s) => s?.serviceId === id);
+    if (i >= 0 && entries.length === list.length) return Buffer.from(entries[i]!);
+  }
+  throw new ContrailError(
+    "UPSTREAM",
+    `service ${id} is not in the Cloud Billing Catalog's service list (gcp.services names catalogue service ids ` +
+      `such as 6F81-5844-456A, Compute Engine)`,
+  );
+}
+
+/** The capture's bytes: the service entry, then every SKU of every page in order. */
+async function* catalogue(
+  c: CatalogClient,
+  id: string,
+  service: Buffer,
+  meta: CaptureMeta,
+  signal: AbortSignal,
+): AsyncGenerator<Buffer> {
+  yield Buffer.concat([Buffer.from('{"service":'), service, Buffer.from(',"skus":[')]);
+  let items = 0;
+  let n = 0;
+  for await (const page of pages(c, `/v1/services/${id}/skus`, "skus", `${id} SKUs`, signal)) {
+    n++;
+    for (const sku of (page.doc.skus ?? []) as unknown[]) {
+      if (typeof (sku as { skuId?: unknown })?.skuId !== "string")
+        throw new ContrailError("INVALID_SHAPE", `${id} SKUs page ${n} holds a SKU without a skuId`);
+    }
+    if (page.count > 0) yield items > 0 ? Buffer.concat([Buffer.from(","), itemsOf(page)]) : itemsOf(page);
+    items += page.count;
+    if (n % PROGRESS_EVERY === 0) c.log.info({ region: id, pages: n, items }, "catalogue progress");
+  }
+  yield Buffer.from("]}");
+  meta.pages = n;
+  meta.items = items;
+}
+
+export const googleCloud = defineSource({
+  name: "GoogleCloud",
+  summary: "the Cloud Billing Catalog: each configured service and every page of its SKUs",
+  unit: "the service id (`6F81-5844-456A`)",
+  needs: "`CONTRAIL_GCP_API_KEY`",
+  defaultInterval: 24 * 3_600_000,
+  settings: [],
+  missing: (config) => (config.gcp.apiKey ? [] : ["CONTRAIL_GCP_API_KEY"]),
+
+  async run(ctx) {
+    const c = clientOf(ctx);
+    return runUnits(ctx, ctx.config.gcp.services, {}, async ({ region: id }) =>
+      ctx.capture({
+        region: id,
+        capturedAt: new Date(),
+        shape: CATALOG_SHAPE,
+        open: async (signal) => {
+          const service = await serviceEntry(c, id, signal);
+          // Filled in by the walk before the body ends; the capture reads it then. The key stays out of it.
+          const meta: CaptureMeta = {
+            urls: [redactUrl(pageUrl(c, "/v1/services")), redactUrl(pageUrl(c, `/v1/services/${id}/skus`))],
+          };
+          // Not object mode: the stream then buffers bytes (16 KiB), not pages, ahead of the consumer.
+          return {
+            body: Readable.from(catalogue(c, id, service, meta, signal), { objectMode: false }),
+            meta,
+          };
+        },
+      }),
+    );
+  },
+});
