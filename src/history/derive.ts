@@ -17,6 +17,7 @@ import { ec2Extractor } from "./rows/ec2.js";
 import type { Extractor } from "./rows/extractor.js";
 import { ratecardExtractor, retailExtractor } from "./rows/azure.js";
 import { spotExtractor } from "./rows/spot.js";
+import { gcpExtractor } from "./rows/gcp.js";
 import { JsonScanner } from "./scan.js";
 import { Staging } from "./staging.js";
 import { hasTable, historyKey, historyPrefix, sqlString, TABLES, tableOf } from "./tables.js";
@@ -26,6 +27,7 @@ const EXTRACTORS: Record<(typeof TABLES)[keyof typeof TABLES]["source"], () => E
   AmazonEC2Spot: spotExtractor,
   AzureRetail: retailExtractor,
   Azure: ratecardExtractor,
+  GoogleCloud: gcpExtractor,
 };
 
 export interface DeriveOptions {
