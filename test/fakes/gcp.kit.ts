@@ -12,11 +12,7 @@ export const gcpFake: FakeKit<FakeGcpBilling> = {
   },
   close: (f) => f.close(),
   servers: (f) => [f.server],
-  clearFaults(f) {
-    f.quota = undefined;
-    f.shortPages.clear();
-    f.emptyPages.clear();
-  },
+  clearFaults: (f) => f.clearFaults(),
   env: (f) => ({ CONTRAIL_GCP_API_KEY: f.apiKey, CONTRAIL_GCP_BILLING_URL: f.baseUrl }),
 };
 

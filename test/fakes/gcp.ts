@@ -52,7 +52,7 @@ export class FakeGcpBilling {
   /** The `pageToken` of every SKU page served (200), `""` for the first, in order. */
   servedTokens: string[] = [];
   private window: { start: number; used: number } | undefined;
-  private throttles = 0;
+  private throttles: { times: number; only?: "services" | "skus" }[] = [];
   private services: GcpService[] = generateServices();
   private texts = new Map<string, string[]>();
   /** Opaque token → where the list goes on: the offset of its next item and the next page's number. */
@@ -110,9 +110,19 @@ export class FakeGcpBilling {
     return pages;
   }
 
-  /** The next `times` requests get 429 RESOURCE_EXHAUSTED. */
-  throttle(times: number): void {
-    this.throttles += times;
+  /** The next `times` requests (of one list only, if given) get 429 RESOURCE_EXHAUSTED. */
+  throttle(times: number, only?: "services" | "skus"): void {
+    this.throttles.push({ times, ...(only ? { only } : {}) });
+  }
+
+  /** Back to a well-behaved catalogue: no throttling, quota, short or empty pages, and the API enabled. */
+  clearFaults(): void {
+    this.throttles = [];
+    this.quota = undefined;
+    this.shortPages.clear();
+    this.emptyPages.clear();
+    this.emptyFinalToken = false;
+    this.apiDisabled = false;
   }
 
   private take(page: number, asked: number): number {
@@ -141,7 +151,7 @@ export class FakeGcpBilling {
         pretty,
         "SERVICE_DISABLED",
       );
-    if (this.overQuota()) {
+    if (this.overQuota(member)) {
       this.throttled++;
       return status(
         429,
@@ -188,9 +198,10 @@ export class FakeGcpBilling {
     return t;
   }
 
-  private overQuota(): boolean {
-    if (this.throttles > 0) {
-      this.throttles--;
+  private overQuota(member: "services" | "skus"): boolean {
+    const th = this.throttles.find((t) => !t.only || t.only === member);
+    if (th) {
+      if (--th.times <= 0) this.throttles.splice(this.throttles.indexOf(th), 1);
       return true;
     }
     const q = this.quota;
