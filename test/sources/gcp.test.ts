@@ -8,13 +8,17 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { COMPUTE_ENGINE_ID, FakeGcpBilling, type FakeGcpOptions } from "../fakes/gcp.js";
+import { createServer } from "node:net";
 import {
   cleanEnv,
+  collect,
   filesUnder,
   gunzipFile,
   readJson,
   runCli,
+  startCli,
   tempDir,
+  waitFor,
   writeConfig,
   type CliResult,
 } from "../helpers.js";
@@ -248,6 +252,58 @@ describe("GoogleCloud through the CLI", { concurrency: 3 }, () => {
         assert.equal(skuRequests(gcp).length, 5, "4 pages, the broken one twice");
       },
     ));
+});
+
+test("as a daemon: retries, throttling and a capture leave the key out of /metrics, the logs and the lake", async () => {
+  const gcp = new FakeGcpBilling({ skus: 70, servedPageSize: 20 });
+  await gcp.start();
+  const { dir, cleanup } = tempDir();
+  try {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    writeConfig(dir, {
+      http: { attempts: 3, baseDelay: "10ms", maxDelay: "100ms" },
+      history: { enabled: false },
+      sources: { AmazonEC2: { enabled: false }, AzureRetail: { enabled: false } },
+    });
+    // A 503 (the client's retry, logged with its URL), then a 429 (this source's backoff) on the SKU pages.
+    gcp.server.fault({ path: `/v1/services/${COMPUTE_ENGINE_ID}/skus` }, { kind: "status", status: 503 }, 1);
+    gcp.throttle(1, "skus");
+    const child = startCli(["crawl"], {
+      cwd: dir,
+      env: cleanEnv({
+        CONTRAIL_GCP_API_KEY: gcp.apiKey,
+        CONTRAIL_GCP_BILLING_URL: gcp.baseUrl,
+        CONTRAIL_METRICS_PORT: String(port),
+        CONTRAIL_LOG_LEVEL: "debug",
+      }),
+    });
+    const done = collect(child);
+    const metrics = await waitFor("metrics with the capture", async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined))?.text();
+      return text?.includes('contrail_captures_total{source="GoogleCloud",outcome="captured"} 1')
+        ? text
+        : undefined;
+    });
+    child.kill("SIGTERM");
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(
+      r.logs.some((l) => l.msg === "request failed; retrying"),
+      "the client's retry was logged",
+    );
+    assert.ok(r.logs.some((l) => /rate-limited by the Cloud Billing API/.test(String(l.msg))));
+    for (const k of [gcp.apiKey, encodeURIComponent(gcp.apiKey)])
+      assert.ok(!metrics.includes(k), "not in /metrics");
+    assertKeyNowhere(gcp.apiKey, r, join(dir, "lake"));
+  } finally {
+    cleanup();
+    await gcp.close();
+  }
 });
 
 describe("GoogleCloud's settings", () => {
