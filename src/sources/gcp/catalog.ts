@@ -11,10 +11,20 @@ import { redactUrl } from "../../http/client.js";
 import type { CaptureMeta, JsonShape, RunContext } from "../../types.js";
 import { defineSource } from "../define.js";
 import { runUnits } from "../run-units.js";
-import { fetchPage, itemBytes, itemsOf, pageUrl, type CatalogClient, type CatalogPage } from "./page.js";
+import {
+  fetchPage,
+  itemBytes,
+  itemsOf,
+  pageUrl,
+  type CatalogClient,
+  type CatalogPage,
+  type ListOf,
+} from "./page.js";
 
 export const CATALOG_SHAPE: JsonShape = { root: "object", requiredKeys: ["service", "skus"] };
 const PROGRESS_EVERY = 10;
+const SERVICES: ListOf = { member: "services", id: "serviceId" };
+const SKUS: ListOf = { member: "skus", id: "skuId" };
 /** A list longer than this many pages is a token loop, not a catalogue (Compute Engine: a few pages). */
 const MAX_PAGES = 10_000;
 
@@ -32,14 +42,14 @@ export function clientOf(ctx: RunContext): CatalogClient {
 export async function* pages(
   c: CatalogClient,
   path: string,
-  member: string,
+  list: ListOf,
   what: string,
   signal: AbortSignal,
 ): AsyncGenerator<CatalogPage> {
   const seen = new Set<string>();
   let token: string | undefined;
   for (let n = 1; ; n++) {
-    const page = await fetchPage(c, pageUrl(c, path, token), member, `${what} page ${n}`, signal);
+    const page = await fetchPage(c, pageUrl(c, path, token), list, `${what} page ${n}`, signal);
     yield page;
     token = page.nextPageToken;
     if (token === undefined) return;
@@ -51,11 +61,10 @@ export async function* pages(
 
 /** The service's entry in `/v1/services`, as served; a service the catalogue does not list is an error. */
 export async function serviceEntry(c: CatalogClient, id: string, signal: AbortSignal): Promise<Buffer> {
-  for await (const page of pages(c, "/v1/services", "services", "the service list", signal)) {
+  for await (const page of pages(c, "/v1/services", SERVICES, "the service list", signal)) {
     const entries = itemBytes(page);
-    const list = (page.doc.services ?? []) as { serviceId?: unknown }[];
-    const i = list.findIndex((s) => s?.serviceId === id);
-    if (i >= 0 && entries.length === list.length) return Buffer.from(entries[i]!);
+    const i = page.ids.indexOf(id);
+    if (i >= 0 && entries.length === page.ids.length) return Buffer.from(entries[i]!);
   }
   throw new ContrailError(
     "UPSTREAM",
@@ -75,12 +84,10 @@ async function* catalogue(
   yield Buffer.concat([Buffer.from('{"service":'), service, Buffer.from(',"skus":[')]);
   let items = 0;
   let n = 0;
-  for await (const page of pages(c, `/v1/services/${id}/skus`, "skus", `${id} SKUs`, signal)) {
+  for await (const page of pages(c, `/v1/services/${id}/skus`, SKUS, `${id} SKUs`, signal)) {
     n++;
-    for (const sku of (page.doc.skus ?? []) as unknown[]) {
-      if (typeof (sku as { skuId?: unknown })?.skuId !== "string")
-        throw new ContrailError("INVALID_SHAPE", `${id} SKUs page ${n} holds a SKU without a skuId`);
-    }
+    if (page.ids.includes(undefined))
+      throw new ContrailError("INVALID_SHAPE", `${id} SKUs page ${n} holds a SKU without a skuId`);
     if (page.count > 0) yield items > 0 ? Buffer.concat([Buffer.from(","), itemsOf(page)]) : itemsOf(page);
     items += page.count;
     if (n % PROGRESS_EVERY === 0) c.log.info({ region: id, pages: n, items }, "catalogue progress");

@@ -42,8 +42,8 @@ export interface CatalogPage {
   /** The list's span in `bytes` (brackets included); undefined when the page has no items (proto3 omits `[]`). */
   list?: { start: number; end: number };
   count: number;
-  /** The parsed page, for the few fields a caller reads (service ids, SKU ids). */
-  doc: Record<string, unknown>;
+  /** Each item's id field (`serviceId`, `skuId`), undefined where it is not a string: the parse tree is not kept. */
+  ids: (string | undefined)[];
   nextPageToken?: string;
 }
 
@@ -66,11 +66,17 @@ export function itemBytes(page: CatalogPage): Buffer[] {
     : [];
 }
 
-/** Fetches the page of list `member` (`services`, `skus`) at `url`; `label` names it in messages. */
+/** A list of the catalogue: its member in a page (`skus`) and its items' id field (`skuId`). */
+export interface ListOf {
+  member: string;
+  id: string;
+}
+
+/** Fetches a page of `list` at `url`; `label` names it in messages. */
 export async function fetchPage(
   c: CatalogClient,
   url: string,
-  member: string,
+  list: ListOf,
   label: string,
   signal: AbortSignal,
 ): Promise<CatalogPage> {
@@ -95,7 +101,7 @@ export async function fetchPage(
         await sleep(delayMs, signal);
         continue;
       }
-      return parsePage(c, await readBytes(res.body, MAX_PAGE_BYTES, url), url, member, label);
+      return parsePage(c, await readBytes(res.body, MAX_PAGE_BYTES, url), url, list, label);
     } catch (err) {
       if (signal.aborted) throw abortError(signal);
       if (isAbortError(err)) throw err;
@@ -179,7 +185,7 @@ export function parsePage(
   c: CatalogClient,
   bytes: Buffer,
   url: string,
-  member: string,
+  { member, id }: ListOf,
   label: string,
 ): CatalogPage {
   const where = `${label} (${redactUrl(url)})`;
@@ -213,7 +219,10 @@ export function parsePage(
     bytes,
     ...(list ? { list } : {}),
     count,
-    doc: page,
+    ids: (items ?? []).map((item: unknown) => {
+      const v = (item as Record<string, unknown> | null)?.[id];
+      return typeof v === "string" ? v : undefined;
+    }),
     // An empty token, like none, ends the list (AIP-158).
     ...(token ? { nextPageToken: token } : {}),
   };
