@@ -254,6 +254,43 @@ describe("GoogleCloud through the CLI", { concurrency: 3 }, () => {
     ));
 });
 
+test("a catalogue unchanged since the latest capture records a check, not a second copy; a changed one is captured", async () => {
+  const gcp = new FakeGcpBilling({ skus: 70, servedPageSize: 20 });
+  await gcp.start();
+  const { dir, cleanup } = tempDir();
+  try {
+    writeConfig(dir, { http: { attempts: 3, baseDelay: "10ms" } });
+    const env = cleanEnv({ CONTRAIL_GCP_API_KEY: gcp.apiKey, CONTRAIL_GCP_BILLING_URL: gcp.baseUrl });
+    const crawlOnce = async () => {
+      const r = await runCli(["crawl", "--once", "--source", "GoogleCloud"], { cwd: dir, env });
+      assert.equal(r.code, 0, r.stderr);
+      const files = filesUnder(join(dir, "lake"));
+      return {
+        r,
+        captures: files.filter((f) => f.startsWith(`GoogleCloud/${COMPUTE_ENGINE_ID}/`)),
+        checks: files.filter((f) => f.startsWith(`_contrail/checks/GoogleCloud/${COMPUTE_ENGINE_ID}/`)),
+        tmp: files.filter((f) => f.startsWith("_contrail/tmp/")),
+      };
+    };
+    const first = await crawlOnce();
+    assert.equal(first.captures.length, 1);
+    const second = await crawlOnce();
+    assert.deepEqual(second.captures, first.captures, "no second copy");
+    assert.equal(second.checks.length, 1, "the check is recorded");
+    assert.deepEqual(second.tmp, [], "nothing partial left");
+    const check = readJson<{ sameAs: string; urls: string[] }>(join(dir, "lake", second.checks[0]!));
+    assert.equal(check.sameAs, first.captures[0]);
+    assert.ok(check.urls.every((u) => u.includes("key=REDACTED")));
+    gcp.setSkus(COMPUTE_ENGINE_ID, 70, 7); // new prices
+    const third = await crawlOnce();
+    assert.equal(third.captures.length, 2, "a changed catalogue is captured");
+    assertKeyNowhere(gcp.apiKey, third.r, join(dir, "lake"));
+  } finally {
+    cleanup();
+    await gcp.close();
+  }
+});
+
 test("as a daemon: retries, throttling and a capture leave the key out of /metrics, the logs and the lake", async () => {
   const gcp = new FakeGcpBilling({ skus: 70, servedPageSize: 20 });
   await gcp.start();

@@ -4,11 +4,13 @@
 //
 // Pages are chained by an opaque `pageToken`, so they come one after another; the list ends only when a page has
 // no token (or an empty one): AIP-158 lets the server return fewer items than `pageSize` on any page, so a short
-// page is no end. Memory: one page (≤ 5000 SKUs, ~10 MB) at a time.
+// page is no end. Memory: one page (≤ 5000 SKUs, ~10 MB) at a time. A catalogue that hashes the same as the
+// latest capture is not stored again: a check is recorded (SPEC §5 No waste).
+import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import { ContrailError } from "../../errors.js";
+import { ContrailError, errorMessage, isAbortError } from "../../errors.js";
 import { redactUrl } from "../../http/client.js";
-import type { CaptureMeta, JsonShape, RunContext } from "../../types.js";
+import type { CaptureMeta, JsonShape, Manifest, RunContext } from "../../types.js";
 import { defineSource } from "../define.js";
 import { runUnits } from "../run-units.js";
 import {
@@ -73,28 +75,64 @@ export async function serviceEntry(c: CatalogClient, id: string, signal: AbortSi
   );
 }
 
-/** The capture's bytes: the service entry, then every SKU of every page in order. */
+/** The catalogue holds what the latest capture holds: the capture is abandoned, a check is recorded instead. */
+class Unchanged extends Error {
+  constructor() {
+    super("unchanged since the latest capture");
+  }
+}
+
+/**
+ * The capture's bytes: the service entry, then every SKU of every page in order. They are hashed on the way: the
+ * catalogue has no version or ETag, so content identical to the `latest` capture's (SPEC §5 No waste) ends the body
+ * with Unchanged before its last bytes, and nothing is stored.
+ */
 async function* catalogue(
   c: CatalogClient,
   id: string,
   service: Buffer,
+  latest: Manifest | undefined,
   meta: CaptureMeta,
   signal: AbortSignal,
 ): AsyncGenerator<Buffer> {
-  yield Buffer.concat([Buffer.from('{"service":'), service, Buffer.from(',"skus":[')]);
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const out = (b: Buffer) => {
+    hash.update(b);
+    bytes += b.length;
+    return b;
+  };
+  yield out(Buffer.concat([Buffer.from('{"service":'), service, Buffer.from(',"skus":[')]));
   let items = 0;
   let n = 0;
   for await (const page of pages(c, `/v1/services/${id}/skus`, SKUS, `${id} SKUs`, signal)) {
     n++;
     if (page.ids.includes(undefined))
       throw new ContrailError("INVALID_SHAPE", `${id} SKUs page ${n} holds a SKU without a skuId`);
-    if (page.count > 0) yield items > 0 ? Buffer.concat([Buffer.from(","), itemsOf(page)]) : itemsOf(page);
+    if (page.count > 0)
+      yield out(items > 0 ? Buffer.concat([Buffer.from(","), itemsOf(page)]) : itemsOf(page));
     items += page.count;
     if (n % PROGRESS_EVERY === 0) c.log.info({ region: id, pages: n, items }, "catalogue progress");
   }
-  yield Buffer.from("]}");
+  const end = out(Buffer.from("]}"));
+  if (latest && bytes === latest.bytes && hash.digest("hex") === latest.sha256) throw new Unchanged();
+  yield end;
   meta.pages = n;
   meta.items = items;
+}
+
+/** The latest capture of a service, to compare with; a lake that cannot say (no s3:ListBucket) only costs a copy. */
+async function latestOf(ctx: RunContext, id: string): Promise<Manifest | undefined> {
+  try {
+    return await ctx.latest(id);
+  } catch (err) {
+    if (isAbortError(err) || ctx.signal.aborted) throw err;
+    ctx.log.warn(
+      { region: id, err: errorMessage(err) },
+      "could not read the latest capture; an unchanged catalogue will be stored again",
+    );
+    return undefined;
+  }
 }
 
 export const googleCloud = defineSource({
@@ -108,24 +146,28 @@ export const googleCloud = defineSource({
 
   async run(ctx) {
     const c = clientOf(ctx);
-    return runUnits(ctx, ctx.config.gcp.services, {}, async ({ region: id }) =>
-      ctx.capture({
-        region: id,
-        capturedAt: new Date(),
-        shape: CATALOG_SHAPE,
-        open: async (signal) => {
-          const service = await serviceEntry(c, id, signal);
-          // Filled in by the walk before the body ends; the capture reads it then. The key stays out of it.
-          const meta: CaptureMeta = {
-            urls: [redactUrl(pageUrl(c, "/v1/services")), redactUrl(pageUrl(c, `/v1/services/${id}/skus`))],
-          };
-          // Not object mode: the stream then buffers bytes (16 KiB), not pages, ahead of the consumer.
-          return {
-            body: Readable.from(catalogue(c, id, service, meta, signal), { objectMode: false }),
-            meta,
-          };
-        },
-      }),
-    );
+    return runUnits(ctx, ctx.config.gcp.services, {}, async ({ region: id }) => {
+      const latest = await latestOf(ctx, id);
+      // The key stays out of the manifest and the check.
+      const urls = [redactUrl(pageUrl(c, "/v1/services")), redactUrl(pageUrl(c, `/v1/services/${id}/skus`))];
+      try {
+        return await ctx.capture({
+          region: id,
+          capturedAt: new Date(),
+          shape: CATALOG_SHAPE,
+          open: async (signal) => {
+            const service = await serviceEntry(c, id, signal);
+            // Filled in by the walk before the body ends; the capture reads it then.
+            const meta: CaptureMeta = { urls };
+            // Not object mode: the stream then buffers bytes (16 KiB), not pages, ahead of the consumer.
+            const walk = catalogue(c, id, service, latest, meta, signal);
+            return { body: Readable.from(walk, { objectMode: false }), meta };
+          },
+        });
+      } catch (err) {
+        if (!(err instanceof Unchanged) || !latest) throw err;
+        return ctx.recordCheck({ region: id, sameAs: latest.key, urls });
+      }
+    });
   },
 });
