@@ -8,11 +8,11 @@
 // latest capture is not stored again: a check is recorded (SPEC §5 No waste).
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import { ContrailError, errorMessage, isAbortError } from "../../errors.js";
+import { ContrailError } from "../../errors.js";
 import { redactUrl } from "../../http/client.js";
 import type { CaptureMeta, JsonShape, Manifest, RunContext } from "../../types.js";
 import { defineSource } from "../define.js";
-import { runUnits } from "../run-units.js";
+import { latestIfListable, runUnits } from "../run-units.js";
 import {
   fetchPage,
   itemBytes,
@@ -121,20 +121,6 @@ async function* catalogue(
   meta.items = items;
 }
 
-/** The latest capture of a service, to compare with; a lake that cannot say (no s3:ListBucket) only costs a copy. */
-async function latestOf(ctx: RunContext, id: string): Promise<Manifest | undefined> {
-  try {
-    return await ctx.latest(id);
-  } catch (err) {
-    if (isAbortError(err) || ctx.signal.aborted) throw err;
-    ctx.log.warn(
-      { region: id, err: errorMessage(err) },
-      "could not read the latest capture; an unchanged catalogue will be stored again",
-    );
-    return undefined;
-  }
-}
-
 export const googleCloud = defineSource({
   name: "GoogleCloud",
   summary: "the Cloud Billing Catalog: each configured service and every page of its SKUs",
@@ -147,7 +133,7 @@ export const googleCloud = defineSource({
   async run(ctx) {
     const c = clientOf(ctx);
     return runUnits(ctx, ctx.config.gcp.services, {}, async ({ region: id }) => {
-      const latest = await latestOf(ctx, id);
+      const latest = await latestIfListable(ctx, id, "an unchanged catalogue will be stored again");
       // The key stays out of the manifest and the check.
       const urls = [redactUrl(pageUrl(c, "/v1/services")), redactUrl(pageUrl(c, `/v1/services/${id}/skus`))];
       try {
