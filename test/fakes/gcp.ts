@@ -41,6 +41,8 @@ export class FakeGcpBilling {
   shortPages = new Set<number>();
   /** Pages (1-based, of any list) that come with no items at all, and still a token. */
   emptyPages = new Set<number>();
+  /** This page (2 or later) hands out its own token again: a chain that loops. */
+  loopAtPage: number | undefined;
   /** The last page carries `"nextPageToken": ""` rather than none. */
   emptyFinalToken = false;
   /** The Cloud Billing API is not enabled on the key's project. */
@@ -123,6 +125,7 @@ export class FakeGcpBilling {
     this.emptyPages.clear();
     this.emptyFinalToken = false;
     this.apiDisabled = false;
+    this.loopAtPage = undefined;
   }
 
   private take(page: number, asked: number): number {
@@ -185,7 +188,12 @@ export class FakeGcpBilling {
     const { at, page } = where;
     const n = this.take(page, asked);
     const items = texts.slice(at, at + n);
-    const next = at + n < texts.length ? this.token(at + n, page + 1) : undefined;
+    const next =
+      page === this.loopAtPage && token !== ""
+        ? token
+        : at + n < texts.length
+          ? this.token(at + n, page + 1)
+          : undefined;
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     if (member === "skus") this.servedTokens.push(token);
     const tail = next !== undefined ? next : this.emptyFinalToken ? "" : undefined;

@@ -238,6 +238,18 @@ describe("GoogleCloud through the CLI", { concurrency: 3 }, () => {
       },
     ));
 
+  test("a nextPageToken that leads back to an earlier page fails the capture, stores nothing", () =>
+    crawl(
+      {},
+      (gcp) => void (gcp.loopAtPage = 2),
+      (c, gcp) => {
+        assert.equal(c.r.code, 1);
+        assert.match(c.r.stderr, /SKUs: page 2's nextPageToken repeats an earlier page's/);
+        assert.equal(skuRequests(gcp).length, 2, "not asked for again");
+        assert.deepEqual(c.files, []);
+      },
+    ));
+
   test("a page whose body breaks off is fetched again; the pages before it are kept", () =>
     crawl(
       {},

@@ -55,8 +55,10 @@ export async function* pages(
     yield page;
     token = page.nextPageToken;
     if (token === undefined) return;
-    if (seen.has(token) || n >= MAX_PAGES)
+    if (seen.has(token))
       throw new ContrailError("UPSTREAM", `${what}: page ${n}'s nextPageToken repeats an earlier page's`);
+    if (n >= MAX_PAGES)
+      throw new ContrailError("UPSTREAM", `${what}: still more after ${MAX_PAGES} pages; not a catalogue`);
     seen.add(token);
   }
 }
