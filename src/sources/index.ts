@@ -7,7 +7,7 @@ import { amazonEc2Spot } from "./aws-spot/index.js";
 import { azure } from "./azure/ratecard.js";
 import { azureRetail } from "./azure/retail.js";
 import type { Source, SourceFactory } from "./define.js";
-import { googleCloud } from "./gcp/catalog.js";
+import { googleCloud } from "./gcp/index.js";
 
 export const SOURCES = [amazonEc2, amazonEc2Spot, azure, azureRetail, googleCloud] as const;
 
