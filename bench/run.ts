@@ -1,5 +1,5 @@
 // `npm run bench`: every benchmark in turn (not tests: numbers to read, on the machine at hand).
-// Pass `--size 2GB` to run the capture benchmark on a 2 GB offer file; `--only capture|spot|retail|json|startup|history|pricelist` for one.
+// Pass `--size 2GB` to run the capture benchmark on a 2 GB offer file; `--only capture|spot|retail|gcp|json|startup|history|pricelist` for one.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -11,6 +11,7 @@ const benches: [string, string, string[]][] = [
   ["json", "json-check.ts", []],
   ["spot", "spot.ts", []],
   ["retail", "retail.ts", []],
+  ["gcp", "gcp.ts", []],
   ["startup", "startup.ts", []],
   ["history", "history.ts", []],
   ["pricelist", "pricelist.ts", []],

@@ -4,7 +4,7 @@ import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { NodeHttpClient } from "../http/client.js";
 import { openLake } from "../lake/index.js";
-import { createConsole } from "../log/logger.js";
+import { createConsole, secretValues } from "../log/logger.js";
 import type { Lake } from "../types.js";
 import { VERSION } from "../version.js";
 import type { CommonOptions } from "./main.js";
@@ -21,7 +21,7 @@ export async function openRuntime(opts: CommonOptions): Promise<Runtime> {
   const config = loadConfig({
     flags: { ...(opts.lake ? { lake: opts.lake } : {}), ...(opts.config ? { config: opts.config } : {}) },
   });
-  const { log, progress } = createConsole(config.logLevel);
+  const { log, progress } = createConsole(config.logLevel, { secrets: secretValues(config) });
   const lake = await openLake(config, log);
   const http = new NodeHttpClient({
     connectTimeout: config.http.connectTimeout,

@@ -18,6 +18,7 @@ import type { Extractor } from "./rows/extractor.js";
 import { ratecardExtractor, retailExtractor } from "./rows/azure.js";
 import { savingsPlanExtractor } from "./rows/savings-plan.js";
 import { spotExtractor } from "./rows/spot.js";
+import { gcpExtractor } from "./rows/gcp.js";
 import { JsonScanner } from "./scan.js";
 import { Staging } from "./staging.js";
 import { hasTable, historyKey, historyPrefix, sqlString, TABLES, tableOf } from "./tables.js";
@@ -28,6 +29,7 @@ const EXTRACTORS: Record<(typeof TABLES)[keyof typeof TABLES]["source"], () => E
   AzureRetail: retailExtractor,
   Azure: ratecardExtractor,
   AWSComputeSavingsPlan: savingsPlanExtractor,
+  GoogleCloud: gcpExtractor,
 };
 
 export interface DeriveOptions {

@@ -1,4 +1,4 @@
-// `contrail query`'s database: an in-memory DuckDB with the four history tables over the lake's Parquet files (read
+// `contrail query`'s database: an in-memory DuckDB with the history tables over the lake's Parquet files (read
 // in place on a local lake, from the local cache of an S3 lake) and the views of SPEC §8.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";

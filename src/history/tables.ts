@@ -116,12 +116,39 @@ const SAVINGS_PLAN: readonly Column[] = [
   ["effective_date", TIME],
 ];
 
+const GCP: readonly Column[] = [
+  ["captured_at", TIME],
+  ["service_id", "VARCHAR"],
+  ["sku_id", "VARCHAR"],
+  ["description", "VARCHAR"],
+  ["service_display_name", "VARCHAR"],
+  ["resource_family", "VARCHAR"],
+  ["resource_group", "VARCHAR"],
+  ["usage_type", "VARCHAR"],
+  ["regions", "VARCHAR[]"],
+  ["geo_taxonomy_type", "VARCHAR"],
+  ["unit", "VARCHAR"],
+  ["unit_description", "VARCHAR"],
+  ["base_unit", "VARCHAR"],
+  ["base_unit_conversion_factor", "DOUBLE"],
+  ["display_quantity", "DOUBLE"],
+  ["tier_start", PRICE],
+  ["price", PRICE],
+  ["currency", "VARCHAR"],
+  ["currency_conversion_rate", "DOUBLE"],
+  ["aggregation_level", "VARCHAR"],
+  ["aggregation_interval", "VARCHAR"],
+  ["effective_time", TIME],
+  ["summary", "VARCHAR"],
+];
+
 export const TABLES = {
   aws_ec2_prices: { source: "AmazonEC2", columns: EC2 },
   aws_spot_prices: { source: "AmazonEC2Spot", columns: SPOT },
   azure_retail_prices: { source: "AzureRetail", columns: RETAIL },
   azure_ratecard_prices: { source: "Azure", columns: RATECARD },
   aws_savings_plan_rates: { source: "AWSComputeSavingsPlan", columns: SAVINGS_PLAN },
+  gcp_sku_prices: { source: "GoogleCloud", columns: GCP },
 } as const satisfies Record<string, { source: SourceName; columns: readonly Column[] }>;
 
 export type TableName = keyof typeof TABLES;

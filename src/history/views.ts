@@ -3,6 +3,7 @@
 // A period of a key (e.g. an EC2 rate) starts at the first capture of its region that shows a price and lasts while
 // every next capture of that region shows the same price (compared as numbers: 0.0960 = 0.096). It ends at the
 // region's next capture in which the price differs or the rate is gone (`valid_to`), or is still current (NULL).
+import { TABLES } from "./tables.js";
 
 interface PeriodView {
   name: string;
@@ -92,6 +93,18 @@ const SAVINGS_PLAN: PeriodView = {
   ],
 };
 
+const GCP_KEYS = ["sku_id", "tier_start", "currency"];
+const GCP: PeriodView = {
+  name: "gcp_sku_price_history",
+  table: "gcp_sku_prices",
+  keys: GCP_KEYS,
+  prices: ["price"],
+  // Every other column of the table, from its one declaration.
+  carried: TABLES.gcp_sku_prices.columns
+    .map(([name]) => name)
+    .filter((c) => c !== "captured_at" && c !== "price" && !GCP_KEYS.includes(c)),
+};
+
 function periodView(v: PeriodView): string {
   const key = ["region", ...v.keys].map((c) => `"${c}"`).join(", ");
   const same = v.prices.map((p) => `prev_${p} IS NOT DISTINCT FROM "${p}"`).join(" AND ");
@@ -138,10 +151,17 @@ SELECT region, availability_zone, instance_type, product_description, price,
   first_captured_at
 FROM records`;
 
-export const VIEWS: string[] = [periodView(EC2), SPOT, periodView(RETAIL), periodView(SAVINGS_PLAN)];
+export const VIEWS: string[] = [
+  periodView(EC2),
+  SPOT,
+  periodView(RETAIL),
+  periodView(SAVINGS_PLAN),
+  periodView(GCP),
+];
 export const VIEW_NAMES = [
   "aws_ec2_price_history",
   "aws_spot_price_history",
   "azure_retail_price_history",
   "aws_savings_plan_rate_history",
+  "gcp_sku_price_history",
 ];

@@ -70,7 +70,7 @@ export class NodeHttpClient implements HttpClient {
       } catch (err) {
         throw new ContrailError(
           "INVALID_JSON",
-          `${url} did not return valid JSON (its bytes are not UTF-8)`,
+          `${redactUrl(url)} did not return valid JSON (its bytes are not UTF-8)`,
           {
             cause: err,
             retryable: true,
@@ -81,10 +81,14 @@ export class NodeHttpClient implements HttpClient {
         return JSON.parse(text) as T;
       } catch (err) {
         // A small document that does not parse is most likely an upstream glitch: worth another attempt.
-        throw new ContrailError("INVALID_JSON", `${url} did not return valid JSON (${snippet(text)})`, {
-          cause: err,
-          retryable: true,
-        });
+        throw new ContrailError(
+          "INVALID_JSON",
+          `${redactUrl(url)} did not return valid JSON (${snippet(text)})`,
+          {
+            cause: err,
+            retryable: true,
+          },
+        );
       }
     };
     return withRetry(attempt, this.retrying(o.label, url, o.signal, observe));

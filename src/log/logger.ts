@@ -32,6 +32,37 @@ export const REDACT = [
   ),
 ];
 
+/** Shorter values are not scrubbed from log lines: they would cut up ordinary words (no real secret is this short). */
+const MIN_SCRUBBED = 8;
+
+/**
+ * The values of the configuration's secrets (every provider's `secret` settings): a secret that travels inside a
+ * URL (Google's API key in `key=`) can reach a log line inside any string, where redaction by path cannot see it.
+ */
+export function secretValues(config: Readonly<Record<string, unknown>>): string[] {
+  return PROVIDERS.flatMap((p) =>
+    p.settings
+      .filter((s) => s.secret)
+      .map((s) => (config[p.key] as Record<string, unknown> | undefined)?.[s.key]),
+  ).filter((v): v is string => typeof v === "string" && v.length >= MIN_SCRUBBED);
+}
+
+/** Takes every secret's value out of each serialised line, as written, JSON-escaped or percent-encoded. */
+function scrubber(secrets: readonly string[]): (line: string) => string {
+  const forms = [
+    ...new Set(
+      secrets
+        .filter((v) => v.length >= MIN_SCRUBBED)
+        .flatMap((v) => [v, JSON.stringify(v).slice(1, -1), encodeURIComponent(v)]),
+    ),
+  ];
+  return (line) => {
+    let out = line;
+    for (const f of forms) if (out.includes(f)) out = out.split(f).join("[redacted]");
+    return out;
+  };
+}
+
 export interface Console {
   log: Logger;
   /** Where the HTTP client reports downloads: a live status line on a terminal, log lines otherwise. */
@@ -44,7 +75,7 @@ export interface Console {
  */
 export function createConsole(
   level: string,
-  opts: { pretty?: boolean; destination?: TerminalStream } = {},
+  opts: { pretty?: boolean; destination?: TerminalStream; secrets?: readonly string[] } = {},
 ): Console {
   const pretty = opts.pretty ?? (process.stdout.isTTY === true && !process.env.CI);
   const base = {
@@ -52,6 +83,7 @@ export function createConsole(
     base: { app: "contrail" },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT, censor: "[redacted]" },
+    ...(opts.secrets?.length ? { hooks: { streamWrite: scrubber(opts.secrets) } } : {}),
     formatters: { level: (label: string) => ({ level: label }) },
   };
   if (pretty) {
@@ -67,7 +99,7 @@ export function createConsole(
 
 export function createLogger(
   level: string,
-  opts: { pretty?: boolean; destination?: TerminalStream } = {},
+  opts: { pretty?: boolean; destination?: TerminalStream; secrets?: readonly string[] } = {},
 ): Logger {
   return createConsole(level, opts).log;
 }

@@ -12,6 +12,7 @@ import { amazonEc2SpotAdvisor } from "./aws-spot-advisor/index.js";
 import { amazonEc2SpotFeed } from "./aws-spot-feed/index.js";
 import { oracleCloud } from "./oracle/index.js";
 import type { Source, SourceFactory } from "./define.js";
+import { googleCloud } from "./gcp/index.js";
 
 export const SOURCES = [
   amazonEc2,
@@ -22,6 +23,7 @@ export const SOURCES = [
   amazonEc2SpotAdvisor,
   amazonEc2SpotFeed,
   oracleCloud,
+  googleCloud,
 ] as const;
 
 /** Sources made from the configuration (issue 11: one per service code of `aws.services`). */

@@ -5,6 +5,24 @@ import { errorMessage, isAbortError } from "../errors.js";
 import { sleep } from "../http/retry.js";
 import type { CheckRecord, Manifest, RegionOutcome, RunContext } from "../types.js";
 
+/**
+ * A unit's latest capture when only an optimisation depends on it: a lake that cannot be listed (an S3 policy
+ * without s3:ListBucket, with which the capture itself works) costs a warning saying what is lost, not the capture.
+ */
+export async function latestIfListable(
+  ctx: RunContext,
+  region: string,
+  without: string,
+): Promise<Manifest | undefined> {
+  try {
+    return await ctx.latest(region);
+  } catch (err) {
+    if (isAbortError(err) || ctx.signal.aborted) throw err;
+    ctx.log.warn({ region, err: errorMessage(err) }, `could not read the latest capture; ${without}`);
+    return undefined;
+  }
+}
+
 export interface UnitPolicy {
   /** Units at once (default 1: one after another). */
   concurrency?: number;

@@ -45,7 +45,7 @@ describe("fault: body bytes that are not UTF-8", () => {
             expect: "failed",
             // The Retail pages are read whole and decoded strictly, which names no offset.
             message:
-              source === "AzureRetail"
+              source === "AzureRetail" || source === "GoogleCloud"
                 ? /is not valid JSON \(its bytes are not UTF-8\)/
                 : [/invalid JSON at byte \d+: /, message],
           },

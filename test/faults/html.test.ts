@@ -16,6 +16,7 @@ const NOT_DATA: Partial<Record<SourceName, RegExp>> = {
   AzureRetail: /is an HTML page, not data/,
   AWSComputeSavingsPlan: /is an HTML page, not data/,
   AmazonRDS: /is an HTML page, not data/,
+  GoogleCloud: /is an HTML page, not data/,
 };
 
 describe("fault: HTML 200 page", () => {

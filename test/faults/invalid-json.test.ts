@@ -15,6 +15,7 @@ const INVALID: Partial<Record<SourceName, RegExp>> = {
   AzureRetail: /did not return valid JSON/,
   AWSComputeSavingsPlan: /JSON ends early/,
   AmazonRDS: /JSON ends early/,
+  GoogleCloud: /SKUs page 1 \(.*\) is not valid JSON/,
 };
 
 describe("fault: invalid JSON body", () => {

@@ -19,6 +19,7 @@ import {
   spotFeedFake,
   spotFeedKit,
 } from "../fakes/public.kit.js";
+import { gcpFake, googleCloudKit } from "../fakes/gcp.kit.js";
 import type { SOURCES } from "../../src/sources/index.js";
 import type { FakeKit, SourceKit } from "./kit.js";
 
@@ -29,6 +30,7 @@ export const FAKES = {
   spotAdvisor: spotAdvisorFake,
   spotFeed: spotFeedFake,
   oracle: oracleFake,
+  gcp: gcpFake,
 } as const;
 
 export const KITS = {
@@ -40,6 +42,7 @@ export const KITS = {
   AmazonEC2SpotAdvisor: spotAdvisorKit,
   AmazonEC2SpotFeed: spotFeedKit,
   OracleCloud: oracleKit,
+  GoogleCloud: googleCloudKit,
   // A source made from the configuration (aws.services), besides the registry's.
   [SERVICE]: priceListServiceKit,
 } as const satisfies Record<(typeof SOURCES)[number]["name"], SourceKit> & Record<string, SourceKit>;

@@ -1,4 +1,5 @@
 // Fault suite, a provider's rate limit and a catalogue that ends early (SPEC §6), across both lake kinds:
+// - Google's per-minute quotas (modelled per short window): 429 RESOURCE_EXHAUSTED without a wait, backed off;
 // - the Azure Retail Prices API's real limit (a few requests, then 429 with x-ms-ratelimit-retailPrices-retry-after,
 //   every response counting down x-ms-ratelimit-remaining-retailPrices-requests) slows the capture down; it
 //   completes with every page fetched once, none thrown away;
@@ -8,7 +9,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { LAKES, useHarness, type ScenarioOptions } from "./harness.js";
 
-describe("fault: rate limit and early end (Azure Retail)", () => {
+describe("fault: rate limit and early end (Azure Retail, Google Cloud)", () => {
   const h = useHarness("rate-limit");
 
   /** Runs a scenario with the fake's rate limit or early end set, and always unset afterwards. */
@@ -49,6 +50,31 @@ describe("fault: rate limit and early end (Azure Retail)", () => {
         "every page served once: nothing fetched was thrown away",
       );
       assert.ok(retail.rateLimited > throttled, "the limit was reached");
+    });
+
+    test(`GoogleCloud, ${lake} lake: a per-window quota of 2 requests, then 429 RESOURCE_EXHAUSTED → complete, every page served once`, async (t) => {
+      let tokens = 0;
+      let throttled = 0;
+      await h.scenario(
+        {
+          source: "GoogleCloud",
+          lake,
+          // 2 attempts: Google's throttled answers are not failed attempts (they have their own tries).
+          config: { http: { attempts: 2 } },
+          inject: (f) => {
+            tokens = f.gcp.servedTokens.length;
+            throttled = f.gcp.throttled;
+            f.gcp.quota = { requests: 2, windowMs: 300 };
+          },
+          expect: "complete",
+        },
+        t,
+      );
+      const gcp = h.fakes.gcp;
+      const served = gcp.servedTokens.slice(tokens);
+      assert.equal(served.length, gcp.pageCount(), "every SKU page once: nothing fetched was thrown away");
+      assert.equal(new Set(served).size, served.length);
+      assert.ok(gcp.throttled > throttled, "the quota was reached");
     });
 
     test(`AzureRetail, ${lake} lake: NextPageLink null after a full page while items remain → failed, nothing stored`, async (t) => {

@@ -24,6 +24,7 @@ const STALLED: Partial<Record<KitSource, RegExp>> = {
   AzureRetail: /stalled: no data for 500 ms/,
   AWSComputeSavingsPlan: /stalled: no data for 500 ms/,
   AmazonRDS: /stalled: no data for 500 ms/,
+  GoogleCloud: /stalled: no data for 500 ms/,
 };
 
 /** Arrival times of the body's requests since `from`: each gap is one stalled attempt being given up. */

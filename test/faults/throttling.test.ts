@@ -310,6 +310,54 @@ describe("fault: throttling (429, 503, Retry-After)", () => {
     );
     assertRetriedQuickly(h.fakes, "AzureRetail", from, 2);
   });
+  // GoogleCloud: Google's 429 RESOURCE_EXHAUSTED names no wait (no Retry-After): backoff, pages kept.
+  test("GoogleCloud, local lake: 429 RESOURCE_EXHAUSTED twice → complete after a backoff; no page fetched twice", async (t) => {
+    let tokens = 0;
+    await h.scenario(
+      {
+        source: "GoogleCloud",
+        lake: "local",
+        inject: (f) => {
+          mark(f, "GoogleCloud");
+          tokens = f.gcp.servedTokens.length;
+          f.gcp.shortPages.add(2); // a short page on the way, which is not the end
+          f.gcp.throttle(2, "skus");
+        },
+        expect: "complete",
+      },
+      t,
+    );
+    const served = h.fakes.gcp.servedTokens.slice(tokens);
+    assert.equal(new Set(served).size, served.length, "every SKU page served once");
+    assertRetriedQuickly(h.fakes, "GoogleCloud", from, 2);
+  });
+  test("GoogleCloud, s3 lake: 503 twice without Retry-After → complete after a short backoff", async (t) => {
+    await h.scenario(
+      {
+        source: "GoogleCloud",
+        lake: "s3",
+        inject: (f) => {
+          mark(f, "GoogleCloud");
+          bodyFault(f, "GoogleCloud", { kind: "status", status: 503 }, 2);
+        },
+        expect: "complete",
+      },
+      t,
+    );
+    assertRetriedQuickly(h.fakes, "GoogleCloud", from, 2);
+  });
+  test("GoogleCloud, s3 lake: 429 RESOURCE_EXHAUSTED on every request → failed, nothing stored", async (t) => {
+    await h.scenario(
+      {
+        source: "GoogleCloud",
+        lake: "s3",
+        inject: (f) => f.gcp.throttle(PERSISTENT),
+        expect: "failed",
+        message: [/HTTP 429 RESOURCE_EXHAUSTED/, /the service list page 1 failed|SKUs page 1/],
+      },
+      t,
+    );
+  });
   test("AzureRetail, s3 lake: 429 on every attempt → failed, nothing stored", async (t) => {
     await h.scenario(
       {

@@ -30,6 +30,7 @@ const BROKE_OFF: Partial<Record<SourceName, RegExp>> = {
   AzureRetail: /broke off after 300 bytes/,
   AWSComputeSavingsPlan: /broke off after 1500 bytes/,
   AmazonRDS: /broke off after 1500 bytes/,
+  GoogleCloud: /broke off after 2000 bytes/,
 };
 
 describe("fault: body ends early (truncation)", () => {

@@ -3,7 +3,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { RetailPacer, remainingRequests } from "../../src/sources/azure/retail-pacer.js";
-import { arrayInner, memberSpan } from "../../src/sources/azure/json-span.js";
+import { arrayInner, memberSpan } from "../../src/sources/json-span.js";
 
 /** Starts `orders` acquisitions; returns the orders admitted so far, in admission order. */
 function contend(pacer: RetailPacer, orders: number[], signal = new AbortController().signal) {

@@ -46,6 +46,7 @@ test("secret settings come from the environment only: the config file rejects th
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "AZURE_CLIENT_SECRET",
+    "CONTRAIL_GCP_API_KEY",
   ]);
   const { dir, cleanup } = tempDir();
   try {

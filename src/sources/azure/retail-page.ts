@@ -11,7 +11,7 @@ import { abortError, ContrailError, errorMessage, isAbortError } from "../../err
 import { readBytes, redactUrl, snippet } from "../../http/client.js";
 import { backoffDelay, parseRetryAfter, sleep, type RetryPolicy } from "../../http/retry.js";
 import type { HttpClient } from "../../types.js";
-import { arrayInner, memberSpan } from "./json-span.js";
+import { arrayInner, memberSpan } from "../json-span.js";
 import { remainingRequests, type RetailPacer } from "./retail-pacer.js";
 
 /** A page is < 2 MB in practice; far more is not a page. */

@@ -14,13 +14,13 @@
 // plus one page being parsed.
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { ContrailError, errorMessage, isAbortError } from "../../errors.js";
+import { ContrailError } from "../../errors.js";
 import { redactUrl } from "../../http/client.js";
 import { z } from "zod";
 import { setting } from "../../config/settings.js";
-import type { CaptureMeta, JsonShape, RunContext } from "../../types.js";
+import type { CaptureMeta, JsonShape } from "../../types.js";
 import { defineSource } from "../define.js";
-import { runUnits } from "../run-units.js";
+import { latestIfListable, runUnits } from "../run-units.js";
 import { fetchPage, type PageFetch, type RetailPage } from "./retail-page.js";
 import { RetailPacer } from "./retail-pacer.js";
 
@@ -213,23 +213,6 @@ function warnOnDrop(log: Logger, previous: number | undefined, items: number | u
   }
 }
 
-/**
- * The previous capture's item total, for warnOnDrop. Only a warning depends on it, so a lake that cannot be
- * listed (an S3 policy without s3:ListBucket, with which this source otherwise works) does not stop the capture.
- */
-async function previousItems(ctx: RunContext): Promise<number | undefined> {
-  try {
-    return (await ctx.latest(REGION))?.items;
-  } catch (err) {
-    if (isAbortError(err) || ctx.signal.aborted) throw err;
-    ctx.log.warn(
-      { region: REGION, err: errorMessage(err) },
-      "could not read the previous capture's item count; the catalogue's size is not compared",
-    );
-    return undefined;
-  }
-}
-
 export const azureRetail = defineSource({
   name: "AzureRetail",
   summary: "every page of the public Azure Retail Prices API",
@@ -251,7 +234,8 @@ export const azureRetail = defineSource({
       const url = retailPricesUrl(ctx.config.azure.retailUrl);
       const { settings } = ctx;
       const capturedAt = new Date();
-      const previous = await previousItems(ctx);
+      // Only a warning depends on it.
+      const previous = (await latestIfListable(ctx, REGION, "the catalogue's size is not compared"))?.items;
       const concurrency = Math.max(1, settings.concurrency);
       const manifest = await ctx.capture({
         region: REGION,

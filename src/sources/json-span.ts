@@ -78,3 +78,36 @@ export function arrayInner(buf: Buffer, span: { start: number; end: number }): B
   while (e > s && WS[buf[e - 1]!] === 1) e--;
   return buf.subarray(s, e);
 }
+
+/**
+ * The byte ranges of an array's elements (`span` is the array's, brackets included), each without surrounding
+ * whitespace, in order: enough to copy one element of a list as served.
+ */
+export function arrayElements(
+  buf: Buffer,
+  span: { start: number; end: number },
+): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  let depth = 0;
+  let start = -1;
+  let last = -1;
+  const close = () => {
+    if (start >= 0) out.push({ start, end: last + 1 });
+    start = -1;
+  };
+  for (let i = span.start + 1; i < span.end - 1; i++) {
+    const b = buf[i]!;
+    if (WS[b] === 1) continue;
+    if (depth === 0 && b === COMMA) {
+      close();
+      continue;
+    }
+    if (start < 0) start = i;
+    if (b === QUOTE) i = stringEnd(buf, i) - 1;
+    else if (b === 0x7b || b === 0x5b) depth++;
+    else if (b === 0x7d || b === 0x5d) depth--;
+    last = i;
+  }
+  close();
+  return out;
+}
