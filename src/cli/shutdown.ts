@@ -13,6 +13,8 @@ export interface ShutdownLog {
   stopping(signal: NodeJS.Signals): void;
   forced(signal: NodeJS.Signals): void;
   overdue(): void;
+  /** The command returned, but something it opened kept the process alive (a bug worth reporting). */
+  lingered?(): void;
 }
 
 const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
@@ -31,6 +33,7 @@ export class Shutdown {
   constructor(
     private readonly proc: SignalTarget = process,
     private readonly graceMs = 9_000,
+    private readonly lingerMs = 5_000,
   ) {
     for (const s of SIGNALS) proc.on(s, this.onSignal);
   }
@@ -41,10 +44,19 @@ export class Shutdown {
     return this.signal;
   }
 
-  /** Stops listening: the process is about to end on its own. */
-  dispose(): void {
+  /**
+   * The command has returned `code`: stops listening, and makes sure the process ends. It normally ends at once on
+   * its own; should anything the command opened still hold the event loop (a socket, a timer, a child's pipe), the
+   * process exits with `code` after `lingerMs` rather than live on as a crawler that was told to stop. The timer is
+   * unref'd, so it never delays a process that ends cleanly.
+   */
+  dispose(code = 0): void {
     for (const s of SIGNALS) this.proc.off(s, this.onSignal);
     clearTimeout(this.overdue);
+    setTimeout(() => {
+      this.log?.lingered?.();
+      this.proc.exit(code);
+    }, this.lingerMs).unref();
   }
 
   private readonly onSignal = (sig: NodeJS.Signals): void => {

@@ -36,7 +36,7 @@ test("a signal before any command winds down exits 0 at once: nothing has starte
   proc.send("SIGTERM");
   assert.deepEqual(proc.exits, [0]);
   assert.equal(shutdown.signal.aborted, false);
-  shutdown.dispose();
+  shutdown.dispose(0);
   assert.equal(proc.listeners(), 0);
 });
 
@@ -68,10 +68,20 @@ test("winding down: a command still running after the grace period is ended with
 
 test("a command that finished in time is not ended by the grace timer", async () => {
   const proc = fakeProcess();
-  const shutdown = new Shutdown(proc, 20);
+  const shutdown = new Shutdown(proc, 20, 10_000);
   shutdown.windDown(recorder().log);
   proc.send("SIGTERM");
-  shutdown.dispose();
+  shutdown.dispose(0);
   await new Promise((r) => setTimeout(r, 60));
   assert.deepEqual(proc.exits, []);
+});
+
+test("a command that returned but left something holding the event loop: the process ends with its code", async () => {
+  const proc = fakeProcess();
+  const shutdown = new Shutdown(proc, 10_000, 20);
+  shutdown.windDown(recorder().log);
+  proc.send("SIGTERM");
+  shutdown.dispose(3);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(proc.exits, [3], "not left running after the command returned");
 });
