@@ -1,6 +1,11 @@
 // Opening DuckDB: loaded on first use only (the native binding costs start-up time and memory that `ls` and the
 // crawler's captures should not pay).
+import { createRequire } from "node:module";
 import type { DuckDBConnection } from "@duckdb/node-api";
+
+// Loaded with require, not import(): the binding is 181 CommonJS modules, and an ESM import of them first runs Node's
+// CommonJS export scanner over each (~100 ms of `contrail query`'s start-up, a third of loading DuckDB).
+const require = createRequire(import.meta.url);
 
 export interface Duck {
   connection: DuckDBConnection;
@@ -14,7 +19,7 @@ export interface Duck {
 export async function openDuck(
   opts: { memoryLimit?: string; tempDirectory?: string; threads?: number } = {},
 ): Promise<Duck> {
-  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const { DuckDBInstance } = require("@duckdb/node-api") as typeof import("@duckdb/node-api");
   const instance = await DuckDBInstance.create(":memory:", {
     threads: String(opts.threads ?? 2),
     ...(opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {}),

@@ -13,7 +13,7 @@ import type { Lake } from "../../src/types.js";
 import { generatedProduct, offerFragments } from "../fakes/aws-offer.js";
 import { startS3, type FakeS3 } from "../fakes/s3.js";
 import { tempDir } from "../helpers.js";
-import { fixture, parquetColumns, putCapture, readParquet, s3Lake } from "./helpers.js";
+import { fixture, parquetCodecs, parquetColumns, putCapture, readParquet, s3Lake } from "./helpers.js";
 
 const signal = new AbortController().signal;
 const AT = "2019-03-29T12:00:00.000Z";
@@ -174,6 +174,9 @@ describe("history derivation into a local lake", () => {
       );
     assert.equal(many.rows, 7);
     assert.deepEqual(await sorted(many.key), await sorted(one.key));
+    // The buckets' temporary files are LZ4; the capture's one file is ZSTD however it was made.
+    for (const key of [one.key, many.key])
+      assert.deepEqual([...parquetCodecs(await historyFile(lake, key))], ["ZSTD"], key);
   });
 
   test("CSV-staged sources are never bucketed: a large Azure capture gives each item once", async () => {

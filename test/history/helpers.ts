@@ -76,6 +76,12 @@ export async function readParquet(buf: Buffer): Promise<Record<string, unknown>[
   return rows;
 }
 
+/** The compression codecs of a Parquet file's column chunks, as its footer states them. */
+export function parquetCodecs(buf: Buffer): Set<string> {
+  const meta = parquetMetadata(arrayBuffer(buf));
+  return new Set(meta.row_groups.flatMap((g) => g.columns.map((c) => String(c.meta_data?.codec))));
+}
+
 /** Each column's physical and logical type as the file's footer states them. */
 export function parquetColumns(buf: Buffer): { name: string; type?: string; logical?: string }[] {
   const meta = parquetMetadata(arrayBuffer(buf));

@@ -145,6 +145,16 @@ describe("contrail history and query on a local lake", () => {
     assert.equal(r.stdout.trim(), SPOT_EXPECTED, "csv by default when not on a terminal");
   });
 
+  test("aws_ec2_price_history: a filter on instance_type is applied at the Parquet scan, before the periods", async () => {
+    // Applied after the windows instead, it would cost the periods of every rate of every capture (seconds on a
+    // lake of 20 regions × 10 versions), whatever the type asked for.
+    const sql = "SELECT price FROM aws_ec2_price_history WHERE instance_type = 'm5.large'";
+    const plan = await cli(["query", "--format", "csv", `EXPLAIN ${sql}`]);
+    assert.equal(plan.code, 0, plan.stderr);
+    // A scan's filters print as `instance_type='m5.large'`; a FILTER above the windows as `(instance_type = …)`.
+    assert.match(plan.stdout, /instance_type='m5\.large'/, plan.stdout);
+  });
+
   test("json keeps exact decimals as strings; table prints them exactly", async () => {
     const sql =
       "SELECT price, currency FROM aws_ec2_prices WHERE currency = 'CNY' ORDER BY captured_at LIMIT 1";
