@@ -3,7 +3,7 @@ import { formatDuration } from "../config/duration.js";
 import { SKIP } from "../schedule/units.js";
 import type { Lake, SourceName } from "../types.js";
 import { manifestKeys, readManifest, readStatus } from "../lake/records.js";
-import { settingsOf, sourcesFor, sourceStatus } from "../sources/index.js";
+import { FACTORIES, settingsOf, sourcesFor, sourceStatus } from "../sources/index.js";
 import type { CommonOptions } from "./main.js";
 import { openRuntime } from "./runtime.js";
 import { table } from "./table.js";
@@ -23,6 +23,18 @@ export async function sourcesCommand(opts: CommonOptions): Promise<number> {
         latest?.capturedAt ?? "-",
         latest?.key ?? "-",
         await lastRun(rt.lake, source.name),
+      ]);
+    }
+    // A kind of source made from the configuration, none configured: what to set to have some.
+    for (const factory of FACTORIES) {
+      if (!factory.doc || !factory.unset || factory(rt.config).length > 0) continue;
+      rows.push([
+        factory.doc.name,
+        `off: ${factory.unset}`,
+        formatDuration(factory.doc.defaultInterval),
+        "-",
+        "-",
+        "-",
       ]);
     }
     process.stdout.write(`lake: ${rt.lake.description}\n${table(rows)}`);

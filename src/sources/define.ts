@@ -70,6 +70,8 @@ export interface SourceFactory {
   (config: BaseConfig): Source[];
   /** One of its sources as the docs' tables show it, named by what a user puts there (`<service code>`). */
   readonly doc?: Source;
+  /** While it makes no source, what to set to get some (`contrail sources` shows it in place of `doc`'s row). */
+  readonly unset?: string;
 }
 
 /** A provider's section of the config (`aws`, `azure`): its settings, declared once for all its sources. */

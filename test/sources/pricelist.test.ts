@@ -4,6 +4,7 @@
 // start-up check of the configured service codes against the Price List's service index.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { SOURCES } from "../../src/sources/index.js";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { FakeAwsPricing } from "../fakes/aws-pricing.js";
@@ -166,7 +167,18 @@ describe("Price List sources: aws.services and AWSComputeSavingsPlan", () => {
     const sources = await runCli(["sources"], { cwd: dir, env });
     assert.equal(sources.code, 0, sources.stderr);
     assert.match(sources.stdout, /^AWSComputeSavingsPlan\s+enabled\s+1d/m);
-    assert.doesNotMatch(sources.stdout, /AmazonRDS/);
+    assert.doesNotMatch(sources.stdout, /AmazonRDS\s+(enabled|off)/);
+    // Every kind of source is listed: the registry's, and the one made from aws.services with what to set.
+    for (const { name } of SOURCES) assert.match(sources.stdout, new RegExp(`^${name}\\s`, "m"));
+    assert.match(sources.stdout, /^<service code>\s+off: needs CONTRAIL_AWS_SERVICES \(aws\.services\)/m);
+    const rows = sources.stdout.split("\n").slice(2).filter(Boolean);
+    assert.equal(rows.length, SOURCES.length + 1, sources.stdout);
+    const configured = await runCli(["sources"], {
+      cwd: dir,
+      env: { ...env, CONTRAIL_AWS_SERVICES: "AmazonRDS" },
+    });
+    assert.match(configured.stdout, /^AmazonRDS\s+enabled\s+1d/m);
+    assert.doesNotMatch(configured.stdout, /<service code>/, "once configured, the service's own row");
   });
 
   test("the service index unreachable at start-up: a warning, and the runs go on", async () => {

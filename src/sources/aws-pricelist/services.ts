@@ -90,6 +90,7 @@ const make = (config: BaseConfig): Source[] => {
 };
 
 export const priceListServices: SourceFactory = Object.assign(make, {
+  unset: "needs CONTRAIL_AWS_SERVICES (aws.services): Price List service codes, e.g. AmazonRDS,AmazonS3",
   doc: offerSource({
     code: "<service code>",
     summary: "each service of `aws.services`: every region's offer file, exactly as `AmazonEC2`",
