@@ -19,6 +19,7 @@ import {
 } from "../fakes/spot-web.js";
 import { cleanEnv, filesUnder, gunzipFile, readJson, runCli, tempDir, type CliResult } from "../helpers.js";
 import type { CheckRecord, Manifest } from "../../src/types.js";
+import { SOURCES } from "../../src/sources/index.js";
 
 interface Run {
   r: CliResult;
@@ -332,7 +333,7 @@ describe("zero configuration", () => {
   });
   after(() => Promise.all([pricing, retail, advisor, feed, oci].map((f) => f.close())));
 
-  test("contrail crawl --once with no configuration captures the three public documents", async () => {
+  test("contrail crawl --once with no configuration captures every source that needs nothing, the three public documents too", async () => {
     const { dir, cleanup } = tempDir();
     try {
       // Only the endpoints move to the fakes (the defaults are the real hosts); no config file, no source named.
@@ -354,6 +355,14 @@ describe("zero configuration", () => {
           files.filter((f) => f.startsWith(`${source}/global/`)).length,
           1,
           `${source}: ${r.stderr}\n${files.join("\n")}`,
+        );
+      // And so did every other source of the registry that needs nothing, each with at least one capture.
+      const needNothing = SOURCES.filter((s) => s.needs === "nothing").map((s) => s.name);
+      assert.ok(needNothing.length >= 6, needNothing.join(", "));
+      for (const source of needNothing)
+        assert.ok(
+          files.some((f) => f.startsWith(`${source}/`) && f.endsWith(".json.gz")),
+          `${source} captured nothing: ${r.stderr}`,
         );
     } finally {
       cleanup();
