@@ -27,7 +27,6 @@ export async function crawlCommand(
     stopping: (sig) => log.info({ signal: sig }, "stopping: no new work, aborting captures in flight"),
     forced: (sig) => log.warn({ signal: sig }, "second signal: exiting now"),
     overdue: () => log.error("shutdown took too long; exiting"),
-    lingered: () => log.warn("the crawl had ended but something kept the process alive; exiting"),
   });
   setMaxListeners(200, signal);
 

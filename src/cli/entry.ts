@@ -11,4 +11,4 @@ const shutdown = new Shutdown();
 // Loaded after the handlers are in place: a signal while the commands load exits cleanly (exit 0, nothing started).
 const { main } = await import("./main.js");
 process.exitCode = await main(process.argv.slice(2), shutdown);
-shutdown.dispose(process.exitCode);
+shutdown.dispose();

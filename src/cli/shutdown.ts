@@ -13,8 +13,6 @@ export interface ShutdownLog {
   stopping(signal: NodeJS.Signals): void;
   forced(signal: NodeJS.Signals): void;
   overdue(): void;
-  /** The command returned, but something it opened kept the process alive (a bug worth reporting). */
-  lingered?(): void;
 }
 
 const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
@@ -33,7 +31,6 @@ export class Shutdown {
   constructor(
     private readonly proc: SignalTarget = process,
     private readonly graceMs = 9_000,
-    private readonly lingerMs = 5_000,
   ) {
     for (const s of SIGNALS) proc.on(s, this.onSignal);
   }
@@ -45,18 +42,14 @@ export class Shutdown {
   }
 
   /**
-   * The command has returned `code`: stops listening, and makes sure the process ends. It normally ends at once on
-   * its own; should anything the command opened still hold the event loop (a socket, a timer, a child's pipe), the
-   * process exits with `code` after `lingerMs` rather than live on as a crawler that was told to stop. The timer is
-   * unref'd, so it never delays a process that ends cleanly.
+   * The command has returned: stops listening. After a signal the grace timer stays armed: it is unref'd, so it never
+   * delays a process that ends on its own, but should anything the command opened still hold the event loop (a
+   * socket, a timer), the process still ends `graceMs` after the signal rather than live on as a crawler that was
+   * told to stop. Without a signal the process ends when its work does, as ever.
    */
-  dispose(code = 0): void {
+  dispose(): void {
     for (const s of SIGNALS) this.proc.off(s, this.onSignal);
-    clearTimeout(this.overdue);
-    setTimeout(() => {
-      this.log?.lingered?.();
-      this.proc.exit(code);
-    }, this.lingerMs).unref();
+    if (!this.signal.aborted) clearTimeout(this.overdue);
   }
 
   private readonly onSignal = (sig: NodeJS.Signals): void => {

@@ -36,7 +36,7 @@ test("a signal before any command winds down exits 0 at once: nothing has starte
   proc.send("SIGTERM");
   assert.deepEqual(proc.exits, [0]);
   assert.equal(shutdown.signal.aborted, false);
-  shutdown.dispose(0);
+  shutdown.dispose();
   assert.equal(proc.listeners(), 0);
 });
 
@@ -66,22 +66,25 @@ test("winding down: a command still running after the grace period is ended with
   shutdown.dispose();
 });
 
-test("a command that finished in time is not ended by the grace timer", async () => {
+test("without a signal, a command that returned is never ended by the policy", async () => {
   const proc = fakeProcess();
-  const shutdown = new Shutdown(proc, 20, 10_000);
+  const shutdown = new Shutdown(proc, 20);
   shutdown.windDown(recorder().log);
-  proc.send("SIGTERM");
-  shutdown.dispose(0);
+  shutdown.dispose();
   await new Promise((r) => setTimeout(r, 60));
   assert.deepEqual(proc.exits, []);
+  assert.equal(proc.listeners(), 0);
 });
 
-test("a command that returned but left something holding the event loop: the process ends with its code", async () => {
+test("after a signal, a command that returned but left something holding the event loop still ends in time", async () => {
   const proc = fakeProcess();
-  const shutdown = new Shutdown(proc, 10_000, 20);
-  shutdown.windDown(recorder().log);
+  const shutdown = new Shutdown(proc, 20);
+  const { said, log } = recorder();
+  shutdown.windDown(log);
   proc.send("SIGTERM");
-  shutdown.dispose(3);
+  shutdown.dispose();
+  assert.deepEqual(proc.exits, [], "not at once: the process normally ends on its own first");
   await new Promise((r) => setTimeout(r, 60));
-  assert.deepEqual(proc.exits, [3], "not left running after the command returned");
+  assert.deepEqual(proc.exits, [0], "not left running as a crawler that was told to stop");
+  assert.deepEqual(said, ["stopping SIGTERM", "overdue"]);
 });
