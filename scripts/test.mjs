@@ -22,7 +22,7 @@ if (files.length === 0) {
 }
 const r = spawnSync(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=300000", ...files],
+  ["--import", "tsx", "--test", "--test-concurrency=3", "--test-timeout=300000", ...files],
   {
     stdio: "inherit",
     env: {
