@@ -5,6 +5,7 @@ import type { HttpClient, JsonShape } from "../../types.js";
 import type { PreflightContext } from "../define.js";
 import type { RegionFile } from "./file.js";
 import { priceListSource } from "./source.js";
+import { indexField } from "./index-doc.js";
 
 export const OFFER_SHAPE: JsonShape = {
   root: "object",
@@ -22,11 +23,7 @@ export async function fetchOfferRegionIndex(
   signal: AbortSignal,
 ): Promise<RegionFile[]> {
   const url = `${pricingUrl}${offerRegionIndexPath(code)}`;
-  const doc = await http.getJson<{ regions?: unknown }>(url, { signal, label: "region_index" });
-  const regions = doc?.regions;
-  if (!regions || typeof regions !== "object" || Array.isArray(regions)) {
-    throw new ContrailError("INVALID_SHAPE", `${url} has no "regions" object`);
-  }
+  const regions = await indexField(http, url, "regions", "object", { signal, label: "region_index" });
   const out: RegionFile[] = [];
   for (const [key, entry] of Object.entries(
     regions as Record<string, { regionCode?: unknown; currentVersionUrl?: unknown }>,

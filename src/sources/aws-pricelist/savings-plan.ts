@@ -7,6 +7,7 @@ import { ContrailError } from "../../errors.js";
 import type { HttpClient, JsonShape } from "../../types.js";
 import type { RegionFile } from "./file.js";
 import { priceListSource } from "./source.js";
+import { indexField } from "./index-doc.js";
 
 const HOUR = 3_600_000;
 
@@ -26,9 +27,10 @@ export async function fetchSavingsPlanIndex(
   signal: AbortSignal,
 ): Promise<RegionFile[]> {
   const url = `${pricingUrl}${SAVINGS_PLAN_INDEX_PATH}`;
-  const doc = await http.getJson<{ regions?: unknown }>(url, { signal, label: "region_index" });
-  const regions = doc?.regions;
-  if (!Array.isArray(regions)) throw new ContrailError("INVALID_SHAPE", `${url} has no "regions" list`);
+  const regions = (await indexField(http, url, "regions", "list", {
+    signal,
+    label: "region_index",
+  })) as unknown[];
   const out: RegionFile[] = [];
   for (const [i, entry] of (regions as { regionCode?: unknown; versionUrl?: unknown }[]).entries()) {
     if (typeof entry?.regionCode !== "string" || typeof entry.versionUrl !== "string") {

@@ -1,11 +1,12 @@
 // `aws.services` / CONTRAIL_AWS_SERVICES: each Price List service code becomes a source of that name, captured
 // exactly like AmazonEC2 (the same offer source) with a 24 h interval (SPEC §4). Whether the codes exist needs the
 // Price List's service index: `crawl` checks them at start-up, before any download (preflight).
-import { ConfigError, ContrailError, errorMessage } from "../../errors.js";
+import { ConfigError, errorMessage } from "../../errors.js";
 import type { BaseConfig } from "../../config/schema.js";
 import type { HttpClient } from "../../types.js";
 import type { PreflightContext, Source, SourceFactory } from "../define.js";
 import { offerSource } from "./offers.js";
+import { indexField } from "./index-doc.js";
 
 const HOUR = 3_600_000;
 export const SERVICE_INDEX_PATH = "/offers/v1.0/aws/index.json";
@@ -19,12 +20,8 @@ export async function fetchServiceCodes(
   signal: AbortSignal,
 ): Promise<string[]> {
   const url = `${pricingUrl}${SERVICE_INDEX_PATH}`;
-  const doc = await http.getJson<{ offers?: unknown }>(url, { signal, label: "service index" });
-  const offers = doc?.offers;
-  if (!offers || typeof offers !== "object" || Array.isArray(offers)) {
-    throw new ContrailError("INVALID_SHAPE", `${url} has no "offers" object`);
-  }
-  return Object.keys(offers);
+  const offers = await indexField(http, url, "offers", "object", { signal, label: "service index" });
+  return Object.keys(offers as object);
 }
 
 /**
