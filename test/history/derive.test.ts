@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalLake } from "../../src/lake/local.js";
-import { deriveCapture, deriveMissing } from "../../src/history/derive.js";
+import { deriveCapture, deriveMissing, OneThreadOnOutOfMemory } from "../../src/history/derive.js";
 import { openDuck } from "../../src/history/duck.js";
 import { TABLES } from "../../src/history/tables.js";
 import type { Lake } from "../../src/types.js";
@@ -368,3 +368,59 @@ for (const kind of ["local", "s3"] as const) {
     });
   });
 }
+
+describe("a derivation step that runs out of memory on two threads", () => {
+  // DuckDB's out-of-memory depends on how two threads' buffers happen to fall, so the steps here fail on cue.
+  function steps(failures: string[]) {
+    const sql: string[] = [];
+    const db = { run: async (s: string) => void sql.push(s) };
+    let fallbacks = 0;
+    const threads = new OneThreadOnOutOfMemory(db, () => fallbacks++);
+    const step = (name: string) => async () => {
+      sql.push(name);
+      const failure = failures.shift();
+      if (failure) throw new Error(failure);
+      return name;
+    };
+    return { sql, threads, step, fallbacks: () => fallbacks };
+  }
+
+  test("runs again on one thread, and every later step too; a second out-of-memory or another error is thrown", async () => {
+    const oom = "Out of Memory Error: could not allocate block of size 256.0 KiB (182.9 MiB/183.1 MiB used)";
+    const s = steps(["", oom]);
+    assert.equal(await s.threads.run(s.step("bucket 0")), "bucket 0");
+    assert.equal(await s.threads.run(s.step("bucket 1")), "bucket 1");
+    assert.equal(await s.threads.run(s.step("rewrite")), "rewrite");
+    assert.deepEqual(s.sql, ["bucket 0", "bucket 1", "SET threads = 1", "bucket 1", "rewrite"]);
+    assert.equal(s.fallbacks(), 1);
+
+    const again = steps([oom, oom]);
+    await assert.rejects(again.threads.run(again.step("bucket 0")), /Out of Memory/);
+    assert.deepEqual(again.sql, ["bucket 0", "SET threads = 1", "bucket 0"]);
+
+    const other = steps(["Conversion Error: Could not convert string 'x' to DECIMAL(38,10)"]);
+    await assert.rejects(other.threads.run(other.step("bucket 0")), /Conversion Error/);
+    assert.deepEqual(other.sql, ["bucket 0"]);
+    assert.equal(other.fallbacks(), 0);
+  });
+
+  test("with DuckDB: SET threads = 1 is what the connection then runs on", async () => {
+    const duck = await openDuck({ threads: 2 });
+    try {
+      const threads = new OneThreadOnOutOfMemory(duck.connection, () => {});
+      const current = async () =>
+        Number((await duck.connection.runAndReadAll("SELECT current_setting('threads')")).getRows()[0]![0]);
+      assert.equal(await current(), 2);
+      let first = true;
+      await threads.run(async () => {
+        if (first) {
+          first = false;
+          throw new Error("Out of Memory Error: failed to allocate data of size 512.0 KiB");
+        }
+      });
+      assert.equal(await current(), 1);
+    } finally {
+      duck.close();
+    }
+  });
+});
