@@ -2,6 +2,12 @@
 // `contrail`: the compiled CLI in dist/, built by `npm ci` (the `prepare` script) or `npm run build`.
 // For the TypeScript sources, without a build: `npm run dev -- <command>`.
 import { existsSync } from "node:fs";
+import module from "node:module";
+
+// On Node >= 22.1, V8 keeps the compiled code of the CLI's modules (and its dependencies') in a cache on disk (the
+// OS temp directory; NODE_DISABLE_COMPILE_CACHE=1 turns it off), so a command's start-up does not compile them again.
+// Node 20 has no such cache and skips this.
+module.enableCompileCache?.();
 
 const entry = new URL("../dist/cli/entry.js", import.meta.url);
 if (!existsSync(entry)) {
