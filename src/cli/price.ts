@@ -28,7 +28,10 @@ export async function priceCommand(instanceType: string, opts: PriceOptions): Pr
   const since = opts.since === undefined ? undefined : parseSince(opts.since);
   const rt = await openRuntime(opts);
   try {
-    const duck = await openHistoryDb(await historyRoot(rt.config, rt.lake));
+    const duck = await openHistoryDb(
+      await historyRoot(rt.config, rt.lake),
+      "aws_ec2_price_history aws_spot_price_history",
+    );
     try {
       const tty = Boolean(process.stdout.isTTY);
       const params = {

@@ -17,7 +17,7 @@ export async function queryCommand(
     );
   const rt = await openRuntime(opts);
   try {
-    const duck = await openHistoryDb(await historyRoot(rt.config, rt.lake));
+    const duck = await openHistoryDb(await historyRoot(rt.config, rt.lake), sql);
     try {
       const db = duck.connection;
       let reader;

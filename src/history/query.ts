@@ -21,19 +21,43 @@ export async function historyRoot(
   return dir;
 }
 
-export async function openHistoryDb(root: string): Promise<Duck> {
+/**
+ * The database over the history at `root`. With `sql`, only the tables and views it names are defined (and the
+ * tables those views read): a table's definition reads the footer of each of its files, and a lake of hourly spot
+ * captures holds thousands, which a query of the EC2 history should not pay for. A statement that names none of them
+ * (`SHOW TABLES`, `SELECT 1`) gets them all.
+ */
+export async function openHistoryDb(root: string, sql?: string): Promise<Duck> {
+  const { tables, views } = namedIn(sql);
   const duck = await openDuck();
   try {
     // Each view over a table binds its read_parquet again, and so does the statement: without the cache every bind
     // re-reads the footer of every file (200 files, three times over, for one query of the EC2 view).
     await duck.connection.run("SET parquet_metadata_cache = true");
-    for (const table of TABLE_NAMES) await duck.connection.run(tableSql(root, table));
-    for (const view of VIEWS) await duck.connection.run(view);
+    for (const table of tables) await duck.connection.run(tableSql(root, table));
+    for (const view of views) await duck.connection.run(view.sql);
     return duck;
   } catch (err) {
     duck.close();
     throw err;
   }
+}
+
+/** The tables and views that `sql` names as words (case-insensitive), with the tables of those views; all without. */
+export function namedIn(sql: string | undefined): {
+  tables: readonly TableName[];
+  views: typeof VIEWS;
+} {
+  const words = new Set((sql ?? "").toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []);
+  let views: typeof VIEWS = VIEWS.filter((v) => words.has(v.name));
+  let tables: readonly TableName[] = TABLE_NAMES.filter(
+    (t) => words.has(t) || views.some((v) => v.table === t),
+  );
+  if (tables.length === 0) {
+    tables = TABLE_NAMES;
+    views = VIEWS;
+  }
+  return { tables, views };
 }
 
 /** A view over the table's files or, while it has none, an empty table of the same shape (read_parquet needs files). */

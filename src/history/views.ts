@@ -3,11 +3,11 @@
 // A period of a key (e.g. an EC2 rate) starts at the first capture of its region that shows a price and lasts while
 // every next capture of that region shows the same price (compared as numbers: 0.0960 = 0.096). It ends at the
 // region's next capture in which the price differs or the rate is gone (`valid_to`), or is still current (NULL).
-import { TABLES } from "./tables.js";
+import { TABLES, type TableName } from "./tables.js";
 
 interface PeriodView {
   name: string;
-  table: string;
+  table: TableName;
   keys: string[];
   prices: string[];
   carried: string[];
@@ -160,17 +160,13 @@ SELECT region, availability_zone, instance_type, product_description, price,
   first_captured_at
 FROM records`;
 
-export const VIEWS: string[] = [
-  periodView(EC2),
-  SPOT,
-  periodView(RETAIL),
-  periodView(SAVINGS_PLAN),
-  periodView(GCP),
+/** Each view's name, the table it reads, and its CREATE VIEW statement. */
+export const VIEWS: readonly { name: string; table: TableName; sql: string }[] = [
+  ...[EC2].map(period),
+  { name: "aws_spot_price_history", table: "aws_spot_prices", sql: SPOT },
+  ...[RETAIL, SAVINGS_PLAN, GCP].map(period),
 ];
-export const VIEW_NAMES = [
-  "aws_ec2_price_history",
-  "aws_spot_price_history",
-  "azure_retail_price_history",
-  "aws_savings_plan_rate_history",
-  "gcp_sku_price_history",
-];
+
+function period(v: PeriodView) {
+  return { name: v.name, table: v.table, sql: periodView(v) };
+}

@@ -3,9 +3,12 @@
 // (whose history files are fetched into the user's cache directory).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Lake } from "../../src/types.js";
+import { namedIn } from "../../src/history/query.js";
+import { TABLE_NAMES } from "../../src/history/tables.js";
+import { VIEWS } from "../../src/history/views.js";
 import { startS3, type FakeS3 } from "../fakes/s3.js";
 import { ROOT, cleanEnv, filesUnder, runCli, tempDir } from "../helpers.js";
 import { fixture, putCapture, s3Lake, useLocalLakeCli } from "./helpers.js";
@@ -231,6 +234,31 @@ describe("contrail history and query on a local lake", () => {
     assert.match(two.stderr, /expected one SQL statement, got 2/);
     const format = await cli(["query", "--format", "xml", "SELECT 1"]);
     assert.equal(format.code, 2);
+  });
+
+  test("a statement binds only the tables it names (and its views' tables): a broken spot file fails only spot queries", async () => {
+    const dir = join(work.dir, "lake", "history", "aws_spot_prices", "region=zz");
+    mkdirSync(dir, { recursive: true });
+    const broken = join(dir, "2019-01-01T00:00:00.000Z.parquet");
+    writeFileSync(broken, "not a Parquet file");
+    try {
+      const ec2 = await cli([
+        "query",
+        "SELECT count(*) AS n FROM aws_ec2_price_history WHERE currency = 'USD'",
+      ]);
+      assert.equal(ec2.code, 0, ec2.stderr);
+      assert.match(ec2.stdout, /^n\n[1-9]\d*\n$/);
+      const spot = await cli(["query", "SELECT count(*) AS n FROM aws_spot_price_history"]);
+      assert.equal(spot.code, 1, spot.stdout);
+      assert.match(spot.stderr, /region=zz/);
+    } finally {
+      rmSync(join(work.dir, "lake", "history", "aws_spot_prices", "region=zz"), { recursive: true });
+    }
+    assert.deepEqual(namedIn("select * from AWS_EC2_PRICE_HISTORY join aws_spot_prices using (region)"), {
+      tables: ["aws_ec2_prices", "aws_spot_prices"],
+      views: VIEWS.filter((v) => v.name === "aws_ec2_price_history"),
+    });
+    assert.deepEqual(namedIn("SHOW TABLES"), { tables: TABLE_NAMES, views: VIEWS });
   });
 });
 
