@@ -26,8 +26,8 @@ export class LocalLake implements Lake {
     const tmp = await this.tempPath();
     let storedBytes = 0;
     const count = tap((chunk) => (storedBytes += chunk.length));
+    const out = createWriteStream(tmp, { flags: "wx" });
     try {
-      const out = createWriteStream(tmp, { flags: "wx" });
       await pipeline(body, count, out, { signal });
       await fsyncFile(tmp);
       await this.publish(tmp, final, key);
@@ -36,6 +36,9 @@ export class LocalLake implements Lake {
       body.destroy();
       throw signal.aborted ? abortError(signal) : wrapIo(err, key);
     } finally {
+      // A body that fails at once fails the pipeline before the temp file's open (on libuv's thread pool) is done:
+      // the open would then create the file after it was removed. The stream closes only once it has opened.
+      if (!out.closed) await new Promise<void>((resolve) => out.destroy().once("close", () => resolve()));
       await rm(tmp, { force: true });
     }
   }

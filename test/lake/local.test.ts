@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import fs from "node:fs";
 import { Readable } from "node:stream";
 import { LocalLake } from "../../src/lake/local.js";
 import { ContrailError } from "../../src/errors.js";
@@ -128,3 +129,29 @@ test(
     assert.ok(Date.now() - t0 < 2_000, `failed after ${Date.now() - t0} ms`);
   },
 );
+
+test("putStream: a body that fails before the temp file is open leaves no temp file (the open is waited for)", async () => {
+  const { dir, cleanup } = tempDir();
+  // The temp file's open made slow, as a busy thread pool makes it: it completes after the failure is known.
+  const realOpen = fs.open;
+  (fs as { open: unknown }).open = (...args: unknown[]) =>
+    setTimeout(() => (realOpen as (...a: unknown[]) => void)(...args), 50);
+  try {
+    const lake = new LocalLake(dir);
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error("invalid JSON at byte 2"));
+      },
+    });
+    await assert.rejects(
+      lake.putStream("A/r/1.json.gz", failing, new AbortController().signal),
+      /invalid JSON/,
+    );
+    (fs as { open: unknown }).open = realOpen;
+    await new Promise((r) => setTimeout(r, 100)); // an open still in flight would have created its file by now
+    assert.deepEqual(filesUnder(join(dir, "_contrail/tmp")), []);
+  } finally {
+    (fs as { open: unknown }).open = realOpen;
+    cleanup();
+  }
+});
