@@ -1,4 +1,4 @@
-// A lake in an S3 bucket (or any S3-compatible store), streamed through lib-storage's multipart Upload.
+// A lake in an S3 bucket (or any S3-compatible store), streamed as a multipart upload (./multipart.ts).
 import {
   AbortMultipartUploadCommand,
   GetObjectCommand,
@@ -9,7 +9,7 @@ import {
   S3Client,
   paginateListObjectsV2,
 } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import { uploadStream } from "./multipart.js";
 import type { Readable } from "node:stream";
 import { tap } from "../streams.js";
 import type { Logger } from "pino";
@@ -137,27 +137,22 @@ export class S3Lake implements Lake {
     let storedBytes = 0;
     const counted = body.pipe(tap((chunk) => (storedBytes += chunk.length)));
     body.on("error", (err) => counted.destroy(err));
-    const upload = new Upload({
-      client: this.client,
-      params: {
-        Bucket: this.bucket,
-        Key: this.prefix + key,
-        Body: counted,
-        ContentType: "application/gzip",
-        // Never overwrite a capture: S3 refuses with 412 when the key exists (on PutObject and on Complete).
-        IfNoneMatch: "*",
-      },
-      // The smallest part S3 takes: memory per upload stays near partSize × (queueSize + 1), 15 MiB.
-      partSize: this.opts.partSize ?? 5 * 1024 * 1024,
-      queueSize: this.opts.queueSize ?? 2,
-      leavePartsOnError: false,
-    });
-    // Ending the body (rather than Upload.abort(), which returns before cleaning up) makes lib-storage abort the
-    // multipart upload before done() rejects, so nothing is left open when we return.
+    // Ending the body aborts the upload: uploadStream then aborts the multipart upload, and awaits that, before it
+    // rejects, so nothing is left open when we return.
     const onAbort = () => counted.destroy(abortError(signal));
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      await upload.done();
+      await uploadStream(counted, {
+        client: this.client,
+        Bucket: this.bucket,
+        Key: this.prefix + key,
+        ContentType: "application/gzip",
+        // Never overwrite a capture: S3 refuses with 412 when the key exists (on PutObject and on Complete).
+        IfNoneMatch: "*",
+        // The smallest part S3 takes: memory per upload is partSize × (queueSize + 1), 15 MiB.
+        partSize: this.opts.partSize ?? 5 * 1024 * 1024,
+        queueSize: this.opts.queueSize ?? 2,
+      });
       return { storedBytes };
     } catch (err) {
       body.destroy();
