@@ -1,7 +1,7 @@
 // Fake Azure blob host: where the RateCard's 302 points. Serves objects by SAS URL and, like a SAS blob URL
 // fetched with a bearer token, refuses any request carrying an Authorization header (wire-formats §5).
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { FakeServer, type LoggedRequest, type Reply } from "./server.js";
+import { FakeApi, FakeServer, type LoggedRequest, type Reply } from "./server.js";
 
 interface Blob {
   bytes: Buffer;
@@ -10,30 +10,18 @@ interface Blob {
   lastModified: string;
 }
 
-export class FakeBlob {
-  readonly server = new FakeServer({ tls: true });
+export class FakeBlob extends FakeApi {
   private readonly blobs = new Map<string, Blob>();
   private readonly sigs = new Map<string, string>();
 
   constructor() {
+    super(new FakeServer({ tls: true }));
     this.server.route("GET", /.*/, (req, url) => this.get(req, url));
     this.server.route("HEAD", /.*/, (req, url) => this.get(req, url)); // Node sends no body for HEAD
   }
 
-  start(): Promise<string> {
-    return this.server.listen();
-  }
-
-  get baseUrl(): string {
-    return this.server.baseUrl;
-  }
-
   get started(): boolean {
     return this.server.baseUrl !== "";
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 
   /** Every request that reached the blob host (check `headers.authorization` is never there). */

@@ -1,6 +1,6 @@
 // Fake Microsoft Entra ID (Azure AD): OpenID discovery and client-credentials tokens, v2 and v1 (wire-formats §4).
 import { randomBytes, randomUUID } from "node:crypto";
-import { FakeServer, type LoggedRequest, type Reply } from "./server.js";
+import { FakeApi, FakeServer, type LoggedRequest, type Reply } from "./server.js";
 
 export interface IssuedToken {
   token: string;
@@ -36,8 +36,7 @@ export interface FakeEntraOptions {
 
 const JSON_TYPE = "application/json; charset=utf-8";
 
-export class FakeEntra {
-  readonly server = new FakeServer({ tls: true });
+export class FakeEntra extends FakeApi {
   readonly tenantId: string;
   readonly clientId: string;
   clientSecret: string;
@@ -48,6 +47,7 @@ export class FakeEntra {
   private throttles: { times: number; retryAfter: number }[] = [];
 
   constructor(opts: FakeEntraOptions = {}) {
+    super(new FakeServer({ tls: true }));
     this.tenantId = opts.tenantId ?? "72f988bf-86f1-41af-91ab-2d7cd011db47";
     this.clientId = opts.clientId ?? "5c1f0a3e-8f1d-4c6b-9a52-0e5b6f3d2a11";
     this.clientSecret = opts.clientSecret ?? "fake~client~secret~do-not-print";
@@ -59,19 +59,6 @@ export class FakeEntra {
     s.route("POST", /^\/[^/]+\/oauth2\/token$/, (req, url) => this.token(req, url, "v1"));
     s.route("GET", /^\/[^/]+\/discovery\/(v2\.0\/)?instance$/, (_req, url) => this.instanceDiscovery(url));
     s.route("GET", /^\/[^/]+\/discovery\/(v2\.0\/)?keys$/, () => json(200, { keys: [] }));
-  }
-
-  /** Starts listening; returns the authority host (`https://127.0.0.1:PORT`). */
-  start(): Promise<string> {
-    return this.server.listen();
-  }
-
-  get baseUrl(): string {
-    return this.server.baseUrl;
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 
   /** The token record if `token` was issued here and has not expired (or been revoked). */

@@ -7,7 +7,7 @@
 // `windowSeconds` that starts with its first request. It can also end a chain early (`NextPageLink: null` after a
 // full page while items remain), as users of the real API report. Items are kept as the JSON text served, so a
 // test can serve numbers such as `0.0` or `1e-05` that JSON.stringify would rewrite.
-import { FakeServer, type LoggedRequest, type Reply } from "./server.js";
+import { FakeApi, FakeServer, type LoggedRequest, type Reply } from "./server.js";
 import { generateRetailItems, type RetailItem } from "./azure-data.js";
 
 export interface FakeRetailOptions {
@@ -42,8 +42,7 @@ export interface RetailThrottle {
 
 const JSON_TYPE = "application/json; charset=utf-8";
 
-export class FakeRetail {
-  readonly server: FakeServer;
+export class FakeRetail extends FakeApi {
   pageSize: number;
   latencyMs: number;
   emptyFinalPage: boolean;
@@ -63,7 +62,7 @@ export class FakeRetail {
   private throttles: { times: number; opts: RetailThrottle }[] = [];
 
   constructor(opts: FakeRetailOptions = {}) {
-    this.server = new FakeServer({ tls: opts.tls ?? true });
+    super(new FakeServer({ tls: opts.tls ?? true }));
     this.pageSize = opts.pageSize ?? 1000;
     this.latencyMs = opts.latencyMs ?? 0;
     this.emptyFinalPage = opts.emptyFinalPage ?? false;
@@ -71,19 +70,6 @@ export class FakeRetail {
     this.items = generateRetailItems(opts.items ?? 2500, opts.seed ?? 1);
     this.texts = this.items.map((i) => JSON.stringify(i));
     this.server.route("GET", "/api/retail/prices", (req, url) => this.prices(req, url));
-  }
-
-  /** Starts listening; returns the base URL (`https://127.0.0.1:PORT`), the value for CONTRAIL_AZURE_RETAIL_URL. */
-  start(): Promise<string> {
-    return this.server.listen();
-  }
-
-  get baseUrl(): string {
-    return this.server.baseUrl;
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 
   /** Replaces the catalogue: `n` seeded items, or the given items. */

@@ -3,7 +3,7 @@
 // The account has the aws partition's 34 Regions (ec2-regions.ts); a name that is not one of them (a Local Zone, a
 // Wavelength Zone, another partition's region) has no EC2 endpoint, so its calls get no answer at all.
 import { randomBytes, randomUUID } from "node:crypto";
-import { FakeServer, type LoggedRequest, type Reply } from "./server.js";
+import { FakeApi, FakeServer, type LoggedRequest, type Reply } from "./server.js";
 import { KNOWN_FILTERS, selectHistory, type SpotQuery, type SpotRecord } from "./ec2-history.js";
 import { accountRegions, type OptInStatus } from "./ec2-regions.js";
 
@@ -90,8 +90,7 @@ function unauthorized(action: string, why: string): Ec2ErrorSpec {
 const NS = "http://ec2.amazonaws.com/doc/2016-11-15/";
 const XML_TYPE = "text/xml;charset=UTF-8";
 
-export class FakeEc2 {
-  readonly server = new FakeServer();
+export class FakeEc2 extends FakeApi {
   /** Every call, all regions, in arrival order. */
   readonly calls: Ec2Call[] = [];
   lastToken: "absent" | "empty";
@@ -112,6 +111,7 @@ export class FakeEc2 {
   private readonly tokens = new Map<string, { region: string; rest: SpotRecord[] }>();
 
   constructor(opts: FakeEc2Options = {}) {
+    super(new FakeServer());
     this.lastToken = opts.lastToken ?? "absent";
     this.now = opts.now ?? (() => new Date());
     this.accessKeyId = opts.accessKeyId;
@@ -123,17 +123,8 @@ export class FakeEc2 {
     );
   }
 
-  /** Starts listening; returns the endpoint URL (`http://127.0.0.1:PORT`). */
-  start(): Promise<string> {
-    return this.server.listen();
-  }
-
   get endpoint(): string {
     return this.server.baseUrl;
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 
   /** Replaces a region's history (any order; kept as given). */

@@ -8,7 +8,7 @@
 // - pretty-printed JSON unless `prettyPrint=false`; items kept as the JSON text they are served as;
 // - 429 RESOURCE_EXHAUSTED without Retry-After, on demand (`throttle`) or from a per-window quota (`quota`).
 import { randomBytes } from "node:crypto";
-import { FakeServer, type LoggedRequest, type Reply } from "./server.js";
+import { FakeApi, FakeServer, type LoggedRequest, type Reply } from "./server.js";
 import {
   COMPUTE_ENGINE_ID,
   generateServices,
@@ -31,8 +31,7 @@ export interface FakeGcpOptions {
 const MAX_PAGE_SIZE = 5000;
 const JSON_TYPE = "application/json; charset=UTF-8";
 
-export class FakeGcpBilling {
-  readonly server: FakeServer;
+export class FakeGcpBilling extends FakeApi {
   /** A key of Google's form (`AIza` + 35 characters), fresh per fake: a test greps the lake and logs for it. */
   readonly apiKey = `AIzaSy${randomBytes(24).toString("base64url").slice(0, 33)}`;
   servedPageSize: number;
@@ -61,25 +60,13 @@ export class FakeGcpBilling {
   private readonly tokens = new Map<string, { at: number; page: number }>();
 
   constructor(opts: FakeGcpOptions = {}) {
-    this.server = new FakeServer({ tls: opts.tls ?? true });
+    super(new FakeServer({ tls: opts.tls ?? true }));
     this.servedPageSize = opts.servedPageSize ?? MAX_PAGE_SIZE;
     this.latencyMs = opts.latencyMs ?? 0;
     for (const s of this.services)
       this.setSkus(s.serviceId, opts.skus ?? 120, s.serviceId === COMPUTE_ENGINE_ID ? 1 : 2);
     this.server.route("GET", "/v1/services", (req, url) => this.list(req, url, "services"));
     this.server.route("GET", /^\/v1\/services\/[^/]+\/skus$/, (req, url) => this.list(req, url, "skus"));
-  }
-
-  start(): Promise<string> {
-    return this.server.listen();
-  }
-
-  get baseUrl(): string {
-    return this.server.baseUrl;
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 
   /** Replaces a service's SKUs: `n` generated ones, or the exact JSON texts to serve. */

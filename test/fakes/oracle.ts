@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { prng as seeded } from "./ec2-history.js";
 import { conditional, type Served } from "./public-doc.js";
-import { FakeServer, type Reply } from "./server.js";
+import { FakeApi, FakeServer, type Reply } from "./server.js";
 
 export const OCI_PATH = "/pls/apex/cetools/api/v1/products/";
 const CURRENCIES = ["USD", "EUR", "GBP", "JPY"];
@@ -67,8 +67,7 @@ export function ociItems(n: number, seed = 3): OciItem[] {
   });
 }
 
-export class FakeOraclePrices {
-  readonly server = new FakeServer({ tls: true });
+export class FakeOraclePrices extends FakeApi {
   lastUpdated = "2026-11-30T08:00:00Z";
   /**
    * Serve APEX's paged form instead of the whole list: this many items, `hasMore: true`, `limit`, `offset`, `count`
@@ -78,6 +77,7 @@ export class FakeOraclePrices {
   private items: OciItem[];
 
   constructor(opts: { items?: number; seed?: number } = {}) {
+    super(new FakeServer({ tls: true }));
     this.items = ociItems(opts.items ?? 30, opts.seed);
     this.server.route("GET", OCI_PATH, (req, url) => {
       if (url.searchParams.has("limit")) return apexError(400, "Invalid parameter: limit");
@@ -86,14 +86,6 @@ export class FakeOraclePrices {
         this.served(url.searchParams.get("currencyCode"), url.searchParams.get("partNumber")),
       );
     });
-  }
-
-  async start(): Promise<string> {
-    return this.server.listen();
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 
   /** The value for CONTRAIL_OCI_PRICES_URL (the path as Oracle publishes it, no query). */

@@ -284,3 +284,21 @@ function write(res: http.ServerResponse, chunk: Buffer): Promise<boolean> {
     res.on("close", onClose);
   });
 }
+
+/** A fake cloud API served by its own FakeServer: starting it, its base URL, closing it. */
+export abstract class FakeApi {
+  constructor(readonly server: FakeServer) {}
+
+  /** Starts listening; returns the base URL (`https://127.0.0.1:PORT`, or `http://` without TLS). */
+  start(): Promise<string> {
+    return this.server.listen();
+  }
+
+  get baseUrl(): string {
+    return this.server.baseUrl;
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+}

@@ -9,7 +9,7 @@
 //   `eu-ireland`, `apac-sin`) beside the current ones. ETag and 304 as CloudFront serves them.
 import { prng as seeded } from "./ec2-history.js";
 import { conditional, s3Etag, type Served } from "./public-doc.js";
-import { FakeServer } from "./server.js";
+import { FakeApi, FakeServer } from "./server.js";
 
 export const ADVISOR_PATH = "/spot-advisor-data.json";
 export const FEED_PATH = "/spot.json";
@@ -156,21 +156,13 @@ export function feedObject(o: FeedOptions = {}): unknown {
 /** Served `callback(…);` with whitespace around the JSON (`spaced`), or tight. */
 export type JsonpStyle = "tight" | "spaced";
 
-export class FakeSpotAdvisor {
-  readonly server = new FakeServer({ tls: true });
+export class FakeSpotAdvisor extends FakeApi {
   private doc: Served;
 
   constructor(o: AdvisorOptions = {}) {
+    super(new FakeServer({ tls: true }));
     this.doc = this.served(advisorDocument(o));
     this.server.route("GET", ADVISOR_PATH, (req) => conditional(req, this.doc));
-  }
-
-  async start(): Promise<string> {
-    return this.server.listen();
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 
   /** The value for CONTRAIL_AWS_SPOT_ADVISOR_URL. */
@@ -207,8 +199,7 @@ export class FakeSpotAdvisor {
   }
 }
 
-export class FakeSpotFeed {
-  readonly server = new FakeServer({ tls: true });
+export class FakeSpotFeed extends FakeApi {
   jsonpStyle: JsonpStyle = "tight";
   private json: Buffer;
   /** The ETag of each path's current bytes. */
@@ -216,6 +207,7 @@ export class FakeSpotFeed {
   private etagSuffix = "";
 
   constructor(o: FeedOptions = {}) {
+    super(new FakeServer({ tls: true }));
     this.json = Buffer.from(JSON.stringify(feedObject(o)));
     this.server.route("GET", FEED_PATH, (req) =>
       conditional(req, this.served(this.json, "application/json")),
@@ -229,14 +221,6 @@ export class FakeSpotFeed {
     this.server.route("GET", FEED_LEGACY_PATH, (req) =>
       conditional(req, this.served(this.legacy(), "application/javascript")),
     );
-  }
-
-  async start(): Promise<string> {
-    return this.server.listen();
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 
   url(path: string = FEED_PATH): string {
