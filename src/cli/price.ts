@@ -26,12 +26,21 @@ export interface PriceOptions extends CommonOptions {
 export async function priceCommand(instanceType: string, opts: PriceOptions): Promise<number> {
   const os = opts.os ?? "Linux";
   const since = opts.since === undefined ? undefined : parseSince(opts.since);
+  const onDemandSql = `SELECT region, price, currency, valid_from, valid_to FROM aws_ec2_price_history
+         WHERE instance_type = $type AND term_type = 'OnDemand' AND unit = 'Hrs' AND operating_system = $os
+           AND tenancy = 'Shared' AND pre_installed_sw = 'NA' AND capacity_status = 'Used'
+           AND ($region IS NULL OR region = $region)
+           AND ($since IS NULL OR valid_to IS NULL OR valid_to > CAST($since AS TIMESTAMPTZ))
+         ORDER BY region, currency, valid_from`;
+  const spotSql = `SELECT availability_zone, product_description, price, valid_from, valid_to FROM aws_spot_price_history
+         WHERE instance_type = $type AND list_contains(${listLiteral(SPOT_PRODUCTS[os] ?? [os])}, product_description)
+           AND ($region IS NULL OR region = $region)
+           AND ($since IS NULL OR valid_to IS NULL OR valid_to > CAST($since AS TIMESTAMPTZ))
+         ORDER BY availability_zone, product_description, valid_from`;
   const rt = await openRuntime(opts);
   try {
-    const duck = await openHistoryDb(
-      await historyRoot(rt.config, rt.lake),
-      "aws_ec2_price_history aws_spot_price_history",
-    );
+    // Defines the tables and views the two statements name, as for `contrail query`.
+    const duck = await openHistoryDb(await historyRoot(rt.config, rt.lake), `${onDemandSql}\n${spotSql}`);
     try {
       const tty = Boolean(process.stdout.isTTY);
       const params = {
@@ -42,12 +51,7 @@ export async function priceCommand(instanceType: string, opts: PriceOptions): Pr
       const onDemand = await section(
         duck.connection,
         `On-demand ${instanceType} ${os} (per hour, shared tenancy)`,
-        `SELECT region, price, currency, valid_from, valid_to FROM aws_ec2_price_history
-         WHERE instance_type = $type AND term_type = 'OnDemand' AND unit = 'Hrs' AND operating_system = $os
-           AND tenancy = 'Shared' AND pre_installed_sw = 'NA' AND capacity_status = 'Used'
-           AND ($region IS NULL OR region = $region)
-           AND ($since IS NULL OR valid_to IS NULL OR valid_to > CAST($since AS TIMESTAMPTZ))
-         ORDER BY region, currency, valid_from`,
+        onDemandSql,
         { ...params, os },
         (r) => `${r[0]} ${r[2]}`,
         tty,
@@ -55,11 +59,7 @@ export async function priceCommand(instanceType: string, opts: PriceOptions): Pr
       const spot = await section(
         duck.connection,
         `Spot ${instanceType} ${(SPOT_PRODUCTS[os] ?? [os]).join(" / ")} per availability zone`,
-        `SELECT availability_zone, product_description, price, valid_from, valid_to FROM aws_spot_price_history
-         WHERE instance_type = $type AND list_contains(${listLiteral(SPOT_PRODUCTS[os] ?? [os])}, product_description)
-           AND ($region IS NULL OR region = $region)
-           AND ($since IS NULL OR valid_to IS NULL OR valid_to > CAST($since AS TIMESTAMPTZ))
-         ORDER BY availability_zone, product_description, valid_from`,
+        spotSql,
         params,
         (r) => `${r[0]} ${r[1]}`,
         tty,
