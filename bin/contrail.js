@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `contrail`: the compiled CLI in dist/, built by `npm ci` (the `prepare` script) or `npm run build`.
+// `contrail`: the bundled CLI in dist/ (entry.js and its chunks), built by `npm ci` (the `prepare` script) or
+// `npm run build` (scripts/build.mjs).
 // For the TypeScript sources, without a build: `npm run dev -- <command>`.
 import { existsSync } from "node:fs";
 import module from "node:module";
@@ -9,7 +10,7 @@ import module from "node:module";
 // Node 20 has no such cache and skips this.
 module.enableCompileCache?.();
 
-const entry = new URL("../dist/cli/entry.js", import.meta.url);
+const entry = new URL("../dist/entry.js", import.meta.url);
 if (!existsSync(entry)) {
   process.stderr.write("contrail: dist/ is missing; run `npm run build` (or `npm run dev -- <command>`)\n");
   process.exit(2);

@@ -8,7 +8,7 @@ import { gunzipSync } from "node:zlib";
 import { SOURCES } from "../src/sources/index.js";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
-/** The installed command: runs the compiled dist/ (benchmarks and scripts build first). */
+/** The installed command: runs the bundle in dist/ (benchmarks and scripts build first). */
 export const BIN = join(ROOT, "bin/contrail.js");
 /**
  * The CLI from the current sources, through tsx, as `npm run dev` runs it: tests never run a stale dist/. tsx is

@@ -1,5 +1,5 @@
 // The process around the commands: the one place that installs signal handling, reads argv and sets the exit code.
-// `bin/contrail.js` runs its compiled form from dist/; `npm run dev` and the tests run this file through tsx.
+// `bin/contrail.js` runs its bundle in dist/ (scripts/build.mjs); `npm run dev` and the tests run it through tsx.
 import { Shutdown } from "./shutdown.js";
 
 // The SDK prints a notice on Node < 22 that its releases after January 2027 will need Node 22. Contrail pins the

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "../errors.js";
 import type { Source } from "../sources/define.js";
 import { sourcesFor } from "../sources/index.js";

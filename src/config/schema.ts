@@ -1,7 +1,7 @@
 // The settings of the crawler itself (lake, logs, HTTP, leases) and the resolved Config's type. Provider settings
 // (`aws`, `azure`) are declared in their provider folders, source settings with each source (src/sources/): the
 // Config type is inferred from those declarations, so reading a setting nobody declared does not compile.
-import { z } from "zod";
+import * as z from "zod";
 import { DEFAULT_GZIP_LEVEL } from "../capture/gzip.js";
 import { DEFAULT_LEASE_TTL } from "../lake/leases.js";
 import type { SOURCES } from "../sources/index.js";

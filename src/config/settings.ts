@@ -1,7 +1,7 @@
 // One declaration per setting, resolved generically (SPEC §3): environment variable > config file > default. The
 // config file's shape, the resolved type and the docs' tables all come from the same declarations, so a setting
 // that is read must have been declared (the compiler checks the resolved type).
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "../errors.js";
 
 /** A default computed from the settings resolved before this one (in declaration order) and the environment. */

@@ -2,7 +2,7 @@
 // One record per source and region, `_contrail/leases/<Source>/<region>/active.json`, shared by the daemon's slots and
 // `--once` runs so that they exclude each other. Every change is a compare-and-swap on the record's version
 // (S3: If-Match / If-None-Match; local: an exclusive link), so of several crawlers taking a free lease one wins.
-import { z } from "zod";
+import * as z from "zod";
 import { ContrailError } from "../errors.js";
 import { sleep } from "../http/retry.js";
 import { type Lake, type SourceName } from "../types.js";

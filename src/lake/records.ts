@@ -2,7 +2,7 @@
 // checks, and the status of each source's latest run. Written and read back through the same zod schemas, so a
 // record that is not what Contrail wrote (truncated, hand-edited, another tool's) is an error naming its key,
 // never a stack trace and never a silent "nothing there".
-import { z } from "zod";
+import * as z from "zod";
 import { ContrailError } from "../errors.js";
 import { type CheckRecord, type Lake, type Manifest, type SourceName } from "../types.js";
 import {

@@ -1,7 +1,7 @@
 // AmazonEC2Spot (SPEC §4): DescribeSpotPriceHistory in every region, all pages, each record enriched with its
 // instance type's attributes; windows without gaps (SPEC §5); not-enabled regions skipped (SPEC §6).
 import { setMaxListeners } from "node:events";
-import { z } from "zod";
+import * as z from "zod";
 import { setting } from "../../config/settings.js";
 import { ContrailError } from "../../errors.js";
 import type { RegionOutcome, RunContext } from "../../types.js";

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { schemas } from "../../config/schema.js";
 import { envSet, nonEmpty, setting } from "../../config/settings.js";
 import { ConfigError } from "../../errors.js";

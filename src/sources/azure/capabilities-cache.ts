@@ -4,7 +4,7 @@
 // hourly source run from cron (`crawl --once`) or a restarted daemon finds it there, and so do replicas; a
 // few KB per day is all it costs.
 import type { Logger } from "pino";
-import { z } from "zod";
+import * as z from "zod";
 import { errorMessage, isAbortError } from "../../errors.js";
 import { META } from "../../lake/keys.js";
 import type { Lake } from "../../types.js";

@@ -16,7 +16,7 @@ import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { ContrailError } from "../../errors.js";
 import { redactUrl } from "../../http/client.js";
-import { z } from "zod";
+import * as z from "zod";
 import { setting } from "../../config/settings.js";
 import type { CaptureMeta, JsonShape } from "../../types.js";
 import { defineSource } from "../define.js";

@@ -1,5 +1,5 @@
 // The `gcp` section: the Cloud Billing Catalog's key, endpoint and services, declared once for Google's sources.
-import { z } from "zod";
+import * as z from "zod";
 import { schemas } from "../../config/schema.js";
 import { setting } from "../../config/settings.js";
 import { defineProvider } from "../define.js";

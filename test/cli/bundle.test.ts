@@ -1,0 +1,152 @@
+// The installed command runs the esbuild bundle (scripts/build.mjs) through bin/contrail.js, while every other test
+// runs the sources through tsx. This one builds the bundle (without the type check, which lint does) into a copy of
+// the package's layout in a temporary directory and runs it: `--version`; the daemon, whose history follower spawns
+// the same entry; `query` over the history it derived. And which files each command loads: a bundle that loaded
+// the AWS SDK for a query of a local lake would still answer, only slower.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { FakeAwsPricing } from "../fakes/aws-pricing.js";
+import {
+  ROOT,
+  cleanEnv,
+  collect,
+  filesUnder,
+  onlySources,
+  tempDir,
+  waitFor,
+  writeConfig,
+  type CliResult,
+} from "../helpers.js";
+
+const { dir, cleanup } = tempDir("contrail-bundle-");
+/** The package as installed: bin/, dist/ (the bundle), package.json and node_modules (the checkout's). */
+const PKG = join(dir, "pkg");
+const BIN = join(PKG, "bin/contrail.js");
+const WORK = join(dir, "work");
+const LAKE = join(WORK, "lake");
+const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+
+// Records every module a process loads: ES modules as the loader resolves them (a hook, in the loader's thread),
+// CommonJS ones from require's cache at exit.
+const TRACE_HOOKS = `import { appendFileSync } from "node:fs";
+let out;
+export function initialize(data) { out = data.out; }
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(out, r.url + "\\n");
+  return r;
+}
+`;
+const TRACE = `import { appendFileSync } from "node:fs";
+import { createRequire, register } from "node:module";
+const out = process.env.CONTRAIL_TEST_TRACE;
+register(${JSON.stringify(pathToFileURL(join(dir, "trace-hooks.mjs")).href)}, { data: { out } });
+const require = createRequire(import.meta.url);
+process.on("exit", () => appendFileSync(out, Object.keys(require.cache).join("\\n") + "\\n"));
+`;
+
+function run(args: string[], env: NodeJS.ProcessEnv, trace?: string): Promise<CliResult> {
+  const flags = trace ? ["--import", pathToFileURL(join(dir, "trace.mjs")).href] : [];
+  const child = spawn(process.execPath, [...flags, BIN, ...args], {
+    cwd: WORK,
+    env: trace ? { ...env, CONTRAIL_TEST_TRACE: trace } : env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return collect(child);
+}
+
+/** The files a traced run loaded, as paths below node_modules/ or dist/ (other lines dropped). */
+function loaded(trace: string): string[] {
+  return readFileSync(trace, "utf8")
+    .split("\n")
+    .map((l) => l.replace(/^file:\/\//, ""))
+    .map((l) => /\/(node_modules\/.+|dist\/.+)$/.exec(l)?.[1])
+    .filter((l): l is string => l !== undefined);
+}
+
+describe("the bundle that bin/contrail.js runs", () => {
+  let aws: FakeAwsPricing;
+  let pricingUrl: string;
+
+  before(async () => {
+    mkdirSync(join(PKG, "bin"), { recursive: true });
+    mkdirSync(WORK);
+    copyFileSync(join(ROOT, "bin/contrail.js"), BIN);
+    copyFileSync(join(ROOT, "package.json"), join(PKG, "package.json"));
+    symlinkSync(join(ROOT, "node_modules"), join(PKG, "node_modules"), "dir");
+    writeFileSync(join(dir, "trace-hooks.mjs"), TRACE_HOOKS);
+    writeFileSync(join(dir, "trace.mjs"), TRACE);
+    const build = spawn(
+      process.execPath,
+      [join(ROOT, "scripts/build.mjs"), "--outdir", join(PKG, "dist"), "--no-typecheck"],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const built = await collect(build);
+    assert.equal(built.code, 0, built.stderr);
+    assert.ok(existsSync(join(PKG, "dist/entry.js")));
+    aws = new FakeAwsPricing({ regions: ["us-east-1"], products: 10 });
+    pricingUrl = await aws.start();
+  });
+  after(async () => {
+    await aws?.close();
+    cleanup();
+  });
+
+  test("--version prints the package's version and loads nothing from node_modules", async () => {
+    const trace = join(dir, "version.trace");
+    const r = await run(["--version"], cleanEnv(), trace);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), VERSION);
+    const files = loaded(trace);
+    assert.ok(files.some((f) => f === "dist/entry.js"));
+    assert.deepEqual(
+      files.filter((f) => f.startsWith("node_modules/")),
+      [],
+      "commander is compiled in; nothing else is needed",
+    );
+  });
+
+  test("the daemon derives each capture's history in a child running the bundle; query reads it", async () => {
+    writeConfig(WORK, { sources: onlySources({ AmazonEC2: { regionDelay: "0s", interval: "1h" } }) });
+    const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl });
+    const child = spawn(process.execPath, [BIN, "crawl"], {
+      cwd: WORK,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const done = collect(child);
+    try {
+      await waitFor("the history file", () =>
+        filesUnder(LAKE).some((f) => f.startsWith("history/aws_ec2_prices/region=us-east-1/")),
+      );
+    } finally {
+      child.kill("SIGTERM");
+    }
+    const crawl = await done;
+    assert.equal(crawl.code, 0, crawl.stderr);
+
+    const trace = join(dir, "query.trace");
+    const sql =
+      "SELECT region, count(*) AS periods FROM aws_ec2_price_history WHERE term_type = 'OnDemand' GROUP BY region";
+    const q = await run(["query", "--format", "csv", sql], env, trace);
+    assert.equal(q.code, 0, q.stderr);
+    const [header, row, ...rest] = q.stdout.trim().split("\n");
+    assert.equal(header, "region,periods");
+    assert.match(row ?? "", /^us-east-1,[1-9]\d*$/);
+    assert.deepEqual(rest, []);
+
+    const files = loaded(trace);
+    assert.ok(
+      files.some((f) => /^dist\/query-.*\.js$/.test(f)),
+      "the query command's chunk",
+    );
+    const unwanted = files.filter((f) =>
+      /^node_modules\/(@aws-sdk|@smithy|@azure|zod|commander|prom-client)\//.test(f),
+    );
+    assert.deepEqual(unwanted, [], "a query of a local lake loads no cloud SDK, and nothing bundled twice");
+  });
+});
