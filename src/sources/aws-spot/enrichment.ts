@@ -10,6 +10,7 @@ import { META } from "../../lake/keys.js";
 import { latestManifest } from "../../lake/records.js";
 import type { Lake, RunContext } from "../../types.js";
 import { fetchRegionIndex, versionOfUrl } from "../aws-ec2.js";
+import { streamJson } from "../stream-json.js";
 import { attributesFragment, indexOffer } from "./offer-index.js";
 
 export const CACHE_PREFIX = `${META}/cache/spot-enrichment/`;
@@ -141,6 +142,7 @@ async function build(ctx: RunContext, ref: OfferRef): Promise<EnrichmentIndex> {
     baseDelay: ctx.config.http.baseDelay,
     maxDelay: ctx.config.http.maxDelay,
   };
+  await streamJson(); // before the body is open (indexOffer then reads it in the same tick)
   const result = await withRetry(
     async () => {
       const body = await ref.open(ctx.signal);

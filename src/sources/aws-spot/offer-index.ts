@@ -3,8 +3,9 @@
 // beyond a V8 string); memory holds the index and one input chunk, never the document. AWS writes `products`
 // before `terms`, so reading stops as soon as the `products` object closes.
 import { StringDecoder } from "node:string_decoder";
-import { jsonParser, type Token } from "stream-json/parser.js";
+import type { Token } from "stream-json/parser.js";
 import { ContrailError } from "../../errors.js";
+import { streamJson, streamJsonLoaded } from "../stream-json.js";
 import { BASE_KEYS } from "./records.js";
 
 /**
@@ -132,6 +133,7 @@ export async function indexOffer(
 ): Promise<IndexBuild> {
   const shared = new SharedAttributes();
   const walker = new OfferWalker(shared);
+  const { jsonParser } = streamJsonLoaded() ?? (await streamJson());
   const parse = jsonParser({ streamValues: false }) as unknown as (text: string | symbol) => unknown;
   const feed = (out: unknown) => {
     if (typeof out !== "object" || out === null) return; // `none`: no complete token yet
