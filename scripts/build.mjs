@@ -4,15 +4,16 @@
 //   node scripts/build.mjs [--outdir DIR] [--no-typecheck]    (the bundle test builds into a temporary directory)
 //
 // Why a bundle and not tsc's one file per module: start-up. Node 20 has no compile cache, and `contrail query`
-// loaded ~200 ES modules of ours and zod's, each resolved, read and compiled on its own. Bundled, they are a few
-// files. `contrail query` of bench/history.ts's lake, Node 20 on 2 shared cores, 15 runs in turn against the tsc
-// build: 1.16 → 0.99 s median.
+// loaded ~200 ES modules of ours and zod's, then DuckDB's API as 181 CommonJS modules, each resolved, read and
+// compiled on its own: about half a second before DuckDB ran the statement. Bundled, they are a few files.
+// `contrail query` of bench/history.ts's lake, Node 20 on 2 shared cores, 15 runs in turn against the tsc build:
+// 1.15 → 0.85 s median wall (CPU 1.52 → 1.15 s). `--version` is mostly Node's own start-up: 0.20 → 0.19 s.
 //
 // Code splitting keeps each `await import()` a chunk of its own, loaded when a command runs it: `query` loads
 // neither the scheduler nor the AWS SDK, `--version` not even zod. Packages stay external (imported from
-// node_modules at run time) unless listed in BUNDLED: native code (@duckdb/*), pino (its transports and
+// node_modules at run time) unless listed in BUNDLED: native code (@duckdb/node-bindings), pino (its transports and
 // thread-stream start worker threads by file path), the AWS SDK and Azure identity (large, loaded only by the
-// commands that talk to the clouds), prom-client and stream-json.
+// commands that talk to the clouds), prom-client and stream-json (loaded lazily anyway).
 //
 // Source maps are written beside the chunks but not enabled: `--enable-source-maps` made `contrail query` ~15%
 // slower (Node parses every loaded chunk's map). Pass it (or NODE_OPTIONS=--enable-source-maps) to read a stack.
@@ -25,8 +26,12 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-/** Packages compiled into the bundle: plain JavaScript that commands load at start. */
-const BUNDLED = new Set(["zod", "commander"]);
+/**
+ * Packages compiled into the bundle: plain JavaScript that commands load at start. @duckdb/node-api is the API over
+ * the native binding (which stays external): 181 small CommonJS modules that took ~140 ms to load one by one, ~50 ms
+ * as one chunk.
+ */
+const BUNDLED = new Set(["zod", "commander", "@duckdb/node-api"]);
 
 const { values: opts } = parseArgs({
   options: {
@@ -61,7 +66,10 @@ await build({
   target: "node20",
   sourcemap: true,
   logLevel: "warning",
-  // The CommonJS packages compiled in (commander) call require() for Node's built-ins, which an ES module lacks.
+  // src/history/duck.ts: in the bundle, DuckDB's API is loaded from its chunk (import()), not node_modules (require).
+  define: { CONTRAIL_BUNDLE: "true" },
+  // The CommonJS packages compiled in call require() (for Node's built-ins, and @duckdb/node-api for its native
+  // binding), which an ES module lacks.
   banner: {
     js: 'import { createRequire as __contrailCreateRequire } from "node:module"; const require = __contrailCreateRequire(import.meta.url);',
   },

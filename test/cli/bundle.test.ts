@@ -2,7 +2,7 @@
 // runs the sources through tsx. This one builds the bundle (without the type check, which lint does) into a copy of
 // the package's layout in a temporary directory and runs it: `--version`; the daemon, whose history follower spawns
 // the same entry; `query` over the history it derived. And which files each command loads: a bundle that loaded
-// the AWS SDK for a query of a local lake would still answer, only slower.
+// the AWS SDK, or DuckDB's API module by module, for a query of a local lake would still answer, only slower.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -141,11 +141,17 @@ describe("the bundle that bin/contrail.js runs", () => {
 
     const files = loaded(trace);
     assert.ok(
-      files.some((f) => /^dist\/query-.*\.js$/.test(f)),
-      "the query command's chunk",
+      files.some((f) => /^dist\/lib-.*\.js$/.test(f)),
+      "DuckDB's API, from its chunk",
+    );
+    assert.ok(
+      files.some((f) => f.startsWith("node_modules/@duckdb/node-bindings")),
+      "the native binding, from node_modules",
     );
     const unwanted = files.filter((f) =>
-      /^node_modules\/(@aws-sdk|@smithy|@azure|zod|commander|stream-json|prom-client)\//.test(f),
+      /^node_modules\/(@aws-sdk|@smithy|@azure|@duckdb\/node-api|zod|commander|stream-json|prom-client)\//.test(
+        f,
+      ),
     );
     assert.deepEqual(unwanted, [], "a query of a local lake loads no cloud SDK, and nothing bundled twice");
   });
