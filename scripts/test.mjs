@@ -20,6 +20,10 @@ if (files.length === 0) {
   console.error("no test files found");
   process.exit(1);
 }
+// The tests run the installed command (bin/contrail.js over the bundle in dist/): build it from the current sources
+// first. The type check is lint's (`npm run lint`) and the build's, not the tests'.
+const built = spawnSync(process.execPath, ["scripts/build.mjs", "--no-typecheck"], { stdio: "inherit" });
+if (built.status !== 0) process.exit(built.status ?? 1);
 const r = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-concurrency=3", "--test-timeout=300000", ...files],

@@ -11,7 +11,7 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** The installed command: runs the bundle in dist/ (benchmarks and scripts build first). */
 export const BIN = join(ROOT, "bin/contrail.js");
 /**
- * The CLI from the current sources, through tsx, as `npm run dev` runs it: tests never run a stale dist/. tsx is
+ * The CLI from the current sources, through tsx, as `npm run dev` runs it (the TTY test runs it so). tsx is
  * named by its absolute URL, since the child's working directory is a temporary one without node_modules.
  */
 export const CLI_FROM_SOURCES: readonly string[] = [
@@ -55,8 +55,33 @@ export function withEnv(
   return out;
 }
 
+/**
+ * The tests run the installed command (bin/contrail.js over the bundle in dist/), as a user runs it: through tsx,
+ * each process compiled and loaded our ~300 modules one by one, at twice the CPU (the fault suite alone starts
+ * hundreds of processes). `npm test` builds the bundle from the current sources first (scripts/test.mjs); a dist/
+ * older than any file in src/ fails the test instead of testing stale code.
+ */
+function installedCli(): string {
+  if (bundleChecked) return BIN;
+  const entry = join(ROOT, "dist/entry.js");
+  let built: number;
+  try {
+    built = statSync(entry).mtimeMs;
+  } catch {
+    throw new Error("dist/ has no bundle: run the tests with `npm test` (or `npm run build` first)");
+  }
+  const newer = filesUnder(join(ROOT, "src")).find((f) => statSync(join(ROOT, "src", f)).mtimeMs > built);
+  if (newer)
+    throw new Error(
+      `src/${newer} changed after dist/ was built: run the tests with \`npm test\`, which builds first`,
+    );
+  bundleChecked = true;
+  return BIN;
+}
+let bundleChecked = false;
+
 export function startCli(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): ChildProcess {
-  return spawn(process.execPath, [...CLI_FROM_SOURCES, ...args], {
+  return spawn(process.execPath, [installedCli(), ...args], {
     cwd: opts.cwd,
     env: opts.env,
     stdio: ["ignore", "pipe", "pipe"],
