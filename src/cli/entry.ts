@@ -8,6 +8,11 @@ import { Shutdown } from "./shutdown.js";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const shutdown = new Shutdown();
+// A reader that stops reading closes the pipe; any other error on stdout is still thrown.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  shutdown.outputClosed();
+});
 // Loaded after the handlers are in place: a signal while the commands load exits cleanly (exit 0, nothing started).
 const { main } = await import("./main.js");
 process.exitCode = await main(process.argv.slice(2), shutdown);

@@ -52,6 +52,22 @@ export class Shutdown {
     if (!this.signal.aborted) clearTimeout(this.overdue);
   }
 
+  /**
+   * Whoever read the process's output has gone (`contrail query … | head`: Node ignores SIGPIPE and reports EPIPE
+   * instead). Until `windDown`, the process ends at once with 0, as `cat` or `grep` end quietly in a pipe; after it,
+   * the command stops as on a first signal, without a log line (there is nowhere to write one).
+   */
+  outputClosed(): void {
+    if (!this.log) {
+      this.proc.exit(0);
+      return;
+    }
+    if (this.signal.aborted) return;
+    this.controller.abort(new Error("standard output closed"));
+    this.overdue = setTimeout(() => this.proc.exit(0), this.graceMs);
+    this.overdue.unref();
+  }
+
   private readonly onSignal = (sig: NodeJS.Signals): void => {
     if (!this.log) {
       this.proc.exit(0);

@@ -88,3 +88,26 @@ test("after a signal, a command that returned but left something holding the eve
   assert.deepEqual(proc.exits, [0], "not left running as a crawler that was told to stop");
   assert.deepEqual(said, ["stopping SIGTERM", "overdue"]);
 });
+
+test("the reader of stdout gone before any command winds down: exits 0 at once", () => {
+  const proc = fakeProcess();
+  const shutdown = new Shutdown(proc);
+  shutdown.outputClosed();
+  assert.deepEqual(proc.exits, [0]);
+  shutdown.dispose();
+});
+
+test("the reader of stdout gone while winding down: the command is stopped as by a signal, unlogged, ended with 0 after the grace period", async () => {
+  const proc = fakeProcess();
+  const shutdown = new Shutdown(proc, 20);
+  const { said, log } = recorder();
+  const signal = shutdown.windDown(log);
+  shutdown.outputClosed();
+  assert.equal(signal.aborted, true);
+  assert.deepEqual(proc.exits, [], "the command gets its chance to stop cleanly");
+  shutdown.outputClosed();
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(proc.exits, [0]);
+  assert.deepEqual(said, [], "nothing is logged to an output that is gone");
+  shutdown.dispose();
+});
