@@ -10,6 +10,8 @@ import type { ProductInput } from "../test/fakes/aws-offer.js";
 import { FakeAwsPricing } from "../test/fakes/aws-pricing.js";
 import { startFakeAzure } from "../test/fakes/azure.js";
 import { FakeEc2 } from "../test/fakes/ec2.js";
+import { FakeOraclePrices } from "../test/fakes/oracle.js";
+import { FakeSpotAdvisor, FakeSpotFeed } from "../test/fakes/spot-web.js";
 import { generateHistory } from "../test/fakes/ec2-history.js";
 import { startS3 } from "../test/fakes/s3.js";
 import { TLS_CERT_PATH } from "../test/fakes/server.js";
@@ -63,7 +65,12 @@ for (const region of REGIONS) {
 }
 const azure = await startFakeAzure({ retail: { items: 2500, pageSize: 1000 } });
 const s3 = await startS3({ buckets: ["demo-lake"] });
+// The public documents (spot advisor, spot feed, Oracle's price list): every source that needs no credentials runs.
+const advisor = new FakeSpotAdvisor();
+const feed = new FakeSpotFeed();
+const oracle = new FakeOraclePrices();
 const [pricingUrl, ec2Url] = await Promise.all([aws.start(), ec2.start()]);
+await Promise.all([advisor.start(), feed.start(), oracle.start()]);
 const work = tempDir("contrail-demo-");
 try {
   writeConfig(work.dir, { sources: { AmazonEC2: { regionDelay: "1s" } } });
@@ -76,13 +83,17 @@ try {
     CONTRAIL_AWS_PRICING_URL: pricingUrl,
     AWS_ENDPOINT_URL_EC2: ec2Url,
     CONTRAIL_AWS_REGIONS: REGIONS.join(","),
+    CONTRAIL_AWS_SPOT_ADVISOR_URL: advisor.url,
+    CONTRAIL_AWS_SPOT_FEED_URL: feed.url(),
+    CONTRAIL_OCI_PRICES_URL: oracle.url,
     ...azure.env,
     NODE_EXTRA_CA_CERTS: TLS_CERT_PATH,
     CONTRAIL_LOG_LEVEL: process.env.CONTRAIL_LOG_LEVEL ?? "info",
   });
   process.stdout.write(
     `fake cloud: AWS Price List ${pricingUrl}, EC2 ${ec2Url}, Entra ${azure.entra.baseUrl}, ` +
-      `Resource Manager ${azure.arm.baseUrl}, Retail ${azure.retail.baseUrl}\nS3: ${s3.endpoint} (bucket demo-lake)\n` +
+      `Resource Manager ${azure.arm.baseUrl}, Retail ${azure.retail.baseUrl}, spot advisor and feed ` +
+      `${advisor.baseUrl} ${feed.baseUrl}, Oracle ${oracle.baseUrl}\nS3: ${s3.endpoint} (bucket demo-lake)\n` +
       `working directory: ${work.dir}\n`,
   );
   const crawl = await run(["crawl", "--once"], env, work.dir);
@@ -97,7 +108,15 @@ try {
   const history = await priceHistory(env);
   process.exitCode = crawl === 0 && verify === 0 && s3History === 0 && history === 0 ? 0 : 1;
 } finally {
-  await Promise.all([aws.close(), ec2.close(), azure.close(), s3.stop()]);
+  await Promise.all([
+    aws.close(),
+    ec2.close(),
+    azure.close(),
+    advisor.close(),
+    feed.close(),
+    oracle.close(),
+    s3.stop(),
+  ]);
   work.cleanup();
 }
 
