@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run build` (and `prepare`, which `npm ci` runs): type-checks src/ with tsc, then bundles the CLI with esbuild
 // into dist/ (entry.js and the chunks it loads), which bin/contrail.js runs.
-//   node scripts/build.mjs [--outdir DIR] [--no-typecheck]    (the bundle test builds into a temporary directory)
+//   node scripts/build.mjs [--no-typecheck]    (`npm test` builds without the type check, which is lint's)
 //
 // Why a bundle and not tsc's one file per module: start-up. Node 20 has no compile cache, and `contrail query`
 // loaded ~200 ES modules of ours and zod's, then DuckDB's API as 181 CommonJS modules, each resolved, read and
@@ -35,11 +35,10 @@ const BUNDLED = new Set(["zod", "commander", "@duckdb/node-api"]);
 
 const { values: opts } = parseArgs({
   options: {
-    outdir: { type: "string", default: "dist" },
     "no-typecheck": { type: "boolean", default: false },
   },
 });
-const outdir = resolve(ROOT, opts.outdir);
+const outdir = resolve(ROOT, "dist");
 
 // 1. Types: the build fails on a type error, as it did when tsc compiled it.
 if (!opts["no-typecheck"]) {

@@ -61,7 +61,7 @@ export function withEnv(
  * hundreds of processes). `npm test` builds the bundle from the current sources first (scripts/test.mjs); a dist/
  * older than any file in src/ fails the test instead of testing stale code.
  */
-function installedCli(): string {
+export function installedCli(): string {
   if (bundleChecked) return BIN;
   const entry = join(ROOT, "dist/entry.js");
   let built: number;

@@ -1,12 +1,12 @@
-// The installed command runs the esbuild bundle (scripts/build.mjs) through bin/contrail.js, while every other test
-// runs the sources through tsx. This one builds the bundle (without the type check, which lint does) into a copy of
-// the package's layout in a temporary directory and runs it: `--version`; the daemon, whose history follower spawns
-// the same entry; `query` over the history it derived. And which files each command loads: a bundle that loaded
-// the AWS SDK, or DuckDB's API module by module, for a query of a local lake would still answer, only slower.
+// The installed command runs the esbuild bundle (scripts/build.mjs) through bin/contrail.js; every CLI test runs it
+// (`npm test` builds it first). This one checks what the others cannot see: `--version`; the daemon, whose history
+// follower spawns the same entry; `query` over the history it derived; and which files each command loads: a bundle
+// that loaded the AWS SDK, or DuckDB's API module by module, for a query of a local lake would still answer, only
+// slower.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { FakeAwsPricing } from "../fakes/aws-pricing.js";
@@ -15,6 +15,7 @@ import {
   cleanEnv,
   collect,
   filesUnder,
+  installedCli,
   onlySources,
   tempDir,
   waitFor,
@@ -23,9 +24,6 @@ import {
 } from "../helpers.js";
 
 const { dir, cleanup } = tempDir("contrail-bundle-");
-/** The package as installed: bin/, dist/ (the bundle), package.json and node_modules (the checkout's). */
-const PKG = join(dir, "pkg");
-const BIN = join(PKG, "bin/contrail.js");
 const WORK = join(dir, "work");
 const LAKE = join(WORK, "lake");
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
@@ -51,7 +49,7 @@ process.on("exit", () => appendFileSync(out, Object.keys(require.cache).join("\\
 
 function run(args: string[], env: NodeJS.ProcessEnv, trace?: string): Promise<CliResult> {
   const flags = trace ? ["--import", pathToFileURL(join(dir, "trace.mjs")).href] : [];
-  const child = spawn(process.execPath, [...flags, BIN, ...args], {
+  const child = spawn(process.execPath, [...flags, installedCli(), ...args], {
     cwd: WORK,
     env: trace ? { ...env, CONTRAIL_TEST_TRACE: trace } : env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -73,21 +71,9 @@ describe("the bundle that bin/contrail.js runs", () => {
   let pricingUrl: string;
 
   before(async () => {
-    mkdirSync(join(PKG, "bin"), { recursive: true });
     mkdirSync(WORK);
-    copyFileSync(join(ROOT, "bin/contrail.js"), BIN);
-    copyFileSync(join(ROOT, "package.json"), join(PKG, "package.json"));
-    symlinkSync(join(ROOT, "node_modules"), join(PKG, "node_modules"), "dir");
     writeFileSync(join(dir, "trace-hooks.mjs"), TRACE_HOOKS);
     writeFileSync(join(dir, "trace.mjs"), TRACE);
-    const build = spawn(
-      process.execPath,
-      [join(ROOT, "scripts/build.mjs"), "--outdir", join(PKG, "dist"), "--no-typecheck"],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    const built = await collect(build);
-    assert.equal(built.code, 0, built.stderr);
-    assert.ok(existsSync(join(PKG, "dist/entry.js")));
     aws = new FakeAwsPricing({ regions: ["us-east-1"], products: 10 });
     pricingUrl = await aws.start();
   });
@@ -113,7 +99,7 @@ describe("the bundle that bin/contrail.js runs", () => {
   test("the daemon derives each capture's history in a child running the bundle; query reads it", async () => {
     writeConfig(WORK, { sources: onlySources({ AmazonEC2: { regionDelay: "0s", interval: "1h" } }) });
     const env = cleanEnv({ CONTRAIL_AWS_PRICING_URL: pricingUrl });
-    const child = spawn(process.execPath, [BIN, "crawl"], {
+    const child = spawn(process.execPath, [installedCli(), "crawl"], {
       cwd: WORK,
       env,
       stdio: ["ignore", "pipe", "pipe"],
