@@ -26,6 +26,7 @@ export interface PriceOptions extends CommonOptions {
 export async function priceCommand(instanceType: string, opts: PriceOptions): Promise<number> {
   const os = opts.os ?? "Linux";
   const since = opts.since === undefined ? undefined : parseSince(opts.since);
+  const spotProducts = SPOT_PRODUCTS[os] ?? [os];
   const onDemandSql = `SELECT region, price, currency, valid_from, valid_to FROM aws_ec2_price_history
          WHERE instance_type = $type AND term_type = 'OnDemand' AND unit = 'Hrs' AND operating_system = $os
            AND tenancy = 'Shared' AND pre_installed_sw = 'NA' AND capacity_status = 'Used'
@@ -33,7 +34,7 @@ export async function priceCommand(instanceType: string, opts: PriceOptions): Pr
            AND ($since IS NULL OR valid_to IS NULL OR valid_to > CAST($since AS TIMESTAMPTZ))
          ORDER BY region, currency, valid_from`;
   const spotSql = `SELECT availability_zone, product_description, price, valid_from, valid_to FROM aws_spot_price_history
-         WHERE instance_type = $type AND list_contains(${listLiteral(SPOT_PRODUCTS[os] ?? [os])}, product_description)
+         WHERE instance_type = $type AND list_contains(${listLiteral(spotProducts)}, product_description)
            AND ($region IS NULL OR region = $region)
            AND ($since IS NULL OR valid_to IS NULL OR valid_to > CAST($since AS TIMESTAMPTZ))
          ORDER BY availability_zone, product_description, valid_from`;
@@ -58,7 +59,7 @@ export async function priceCommand(instanceType: string, opts: PriceOptions): Pr
       );
       const spot = await section(
         duck.connection,
-        `Spot ${instanceType} ${(SPOT_PRODUCTS[os] ?? [os]).join(" / ")} per availability zone`,
+        `Spot ${instanceType} ${spotProducts.join(" / ")} per availability zone`,
         spotSql,
         params,
         (r) => `${r[0]} ${r[1]}`,

@@ -162,7 +162,7 @@ FROM records`;
 
 /** Each view's name, the table it reads, and its CREATE VIEW statement. */
 export const VIEWS: readonly { name: string; table: TableName; sql: string }[] = [
-  ...[EC2].map(period),
+  period(EC2),
   { name: "aws_spot_price_history", table: "aws_spot_prices", sql: SPOT },
   ...[RETAIL, SAVINGS_PLAN, GCP].map(period),
 ];

@@ -90,6 +90,12 @@ export async function uploadStream(body: AsyncIterable<Buffer>, u: StreamUpload)
     spare.push(oldest.buffer);
   };
 
+  /** Sends the filled block as the next part once fewer than `queueSize` are in flight. */
+  const enqueue = async (): Promise<void> => {
+    while (inFlight.length >= u.queueSize) await settleOldest();
+    send(block, filled);
+  };
+
   try {
     for await (const chunk of body) {
       let at = 0;
@@ -99,8 +105,7 @@ export async function uploadStream(body: AsyncIterable<Buffer>, u: StreamUpload)
         at += n;
         if (filled < u.partSize) continue;
         uploadId ??= await start();
-        while (inFlight.length >= u.queueSize) await settleOldest();
-        send(block, filled);
+        await enqueue();
         block = spare.pop() ?? Buffer.allocUnsafe(u.partSize);
         filled = 0;
       }
@@ -117,10 +122,7 @@ export async function uploadStream(body: AsyncIterable<Buffer>, u: StreamUpload)
       );
       return;
     }
-    if (filled > 0) {
-      while (inFlight.length >= u.queueSize) await settleOldest();
-      send(block, filled);
-    }
+    if (filled > 0) await enqueue();
     while (inFlight.length > 0) await settleOldest();
     parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
     await client.send(

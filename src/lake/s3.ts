@@ -29,7 +29,7 @@ export interface S3LakeOptions {
   /** Time to connect, and the longest a request or response may sit idle (a stalled transfer). */
   connectTimeout?: number;
   stallTimeout?: number;
-  /** Multipart part size; memory held per upload is about partSize × queueSize. */
+  /** Multipart part size; memory held per upload is partSize × (queueSize + 1). */
   partSize?: number;
   queueSize?: number;
   log?: Logger;

@@ -12,7 +12,7 @@ export interface StreamJson {
 
 let loaded: StreamJson | undefined;
 
-/** stream-json's tokenizer and assembler: at once once loaded, else after loading them. */
+/** stream-json's tokenizer and assembler, loaded on the first call. */
 export async function streamJson(): Promise<StreamJson> {
   if (!loaded) {
     const [parser, assembler] = await Promise.all([
@@ -21,10 +21,5 @@ export async function streamJson(): Promise<StreamJson> {
     ]);
     loaded = { parser: parser.parser, jsonParser: parser.jsonParser, Assembler: assembler.default };
   }
-  return loaded;
-}
-
-/** stream-json if already loaded (no await, so a stream handed over is read from the same tick). */
-export function streamJsonLoaded(): StreamJson | undefined {
   return loaded;
 }

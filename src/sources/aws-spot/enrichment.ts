@@ -142,7 +142,7 @@ async function build(ctx: RunContext, ref: OfferRef): Promise<EnrichmentIndex> {
     baseDelay: ctx.config.http.baseDelay,
     maxDelay: ctx.config.http.maxDelay,
   };
-  await streamJson(); // before the body is open (indexOffer then reads it in the same tick)
+  await streamJson(); // loaded before the body is open, so that the body never waits for it
   const result = await withRetry(
     async () => {
       const body = await ref.open(ctx.signal);

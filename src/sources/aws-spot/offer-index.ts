@@ -5,7 +5,7 @@
 import { StringDecoder } from "node:string_decoder";
 import type { Token } from "stream-json/parser.js";
 import { ContrailError } from "../../errors.js";
-import { streamJson, streamJsonLoaded } from "../stream-json.js";
+import { streamJson } from "../stream-json.js";
 import { BASE_KEYS } from "./records.js";
 
 /**
@@ -133,7 +133,7 @@ export async function indexOffer(
 ): Promise<IndexBuild> {
   const shared = new SharedAttributes();
   const walker = new OfferWalker(shared);
-  const { jsonParser } = streamJsonLoaded() ?? (await streamJson());
+  const { jsonParser } = await streamJson();
   const parse = jsonParser({ streamValues: false }) as unknown as (text: string | symbol) => unknown;
   const feed = (out: unknown) => {
     if (typeof out !== "object" || out === null) return; // `none`: no complete token yet

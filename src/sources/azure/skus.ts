@@ -9,7 +9,7 @@ import { ContrailError, errorMessage, isAbortError } from "../../errors.js";
 import { redactUrl } from "../../http/client.js";
 import { withRetry, type RetryPolicy } from "../../http/retry.js";
 import type { HttpClient } from "../../types.js";
-import { streamJson, streamJsonLoaded } from "../stream-json.js";
+import { streamJson } from "../stream-json.js";
 
 export const SKUS_API_VERSION = "2021-07-01";
 /**
@@ -81,7 +81,7 @@ export async function fetchVmCapabilities(f: SkuFetch): Promise<{ caps: Capabili
   const seen = new Set<string>();
   let url: string | undefined = skusUrl(f.managementUrl, f.subscriptionId);
   let pages = 0;
-  await streamJson(); // before any page's body is open (readSkuPage then reads it in the same tick)
+  await streamJson(); // loaded before any page's body is open, so that no body waits for it
   while (url) {
     if (seen.has(url) || pages >= MAX_PAGES) {
       throw new ContrailError(
@@ -128,7 +128,7 @@ export async function readSkuPage(
   body: Readable,
   url: string,
 ): Promise<{ skus: ResourceSku[]; nextLink?: string }> {
-  const { parser, Assembler } = streamJsonLoaded() ?? (await streamJson());
+  const { parser, Assembler } = await streamJson();
   const skus: ResourceSku[] = [];
   let nextLink: string | undefined;
   let depth = 0;
