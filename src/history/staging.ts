@@ -8,8 +8,9 @@
 //   strings is not reliable within a small memory limit).
 // - CSV: rows of text values that JavaScript extracted (small sources, or values that must be rewritten first, such
 //   as Azure's JSON-number prices). One string per row, no native call per value as DuckDB's Appender would make.
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { sqlString } from "./tables.js";
 
@@ -21,14 +22,22 @@ export interface Stage {
   /** Appends one CSV row; `undefined` and `null` become SQL NULL. */
   row(table: string, values: readonly (string | null | undefined)[]): void;
   /**
-   * Appends the JSON line `{<head>"v":<value>}`; `head` is `"key":value,` pairs (or empty). `bucket` is the key
-   * that picks the line's bucket: values with equal keys land in the same bucket of every table.
+   * Appends the JSON line `{<head>"v":<value>}` to bucket `bucket` of a JSON table (0, 1, …: its files are opened as
+   * needed), or holds it (`HELD`) until `split` gives it a bucket. `head` is `"key":value,` pairs (or empty).
    */
-  json(table: string, head: string, value: Buffer, bucket: string): void;
+  json(table: string, head: string, value: Buffer, bucket: number): void;
+  /** Moves a table's held lines to their buckets, in the order they came. */
+  split(table: string, bucketOf: (line: Buffer) => number): Promise<void>;
+  /** How many buckets a JSON table should be split into (the capture's size over the bucket size). */
+  readonly hashBuckets: number;
 }
 
-// Bytes gathered before a write to the file: few, large writes (a write per value would cost a syscall each).
-const FLUSH_AT = 1 << 20;
+/** The bucket of lines whose bucket is not known yet. */
+export const HELD = -1;
+
+// Bytes gathered before a write to the file: few, large writes (a write per value would cost a syscall each), and
+// small enough that a capture's few dozen bucket files hold little memory between them.
+const FLUSH_AT = 1 << 18;
 
 function csvField(v: string | null | undefined): string {
   if (v === undefined || v === null) return ""; // an empty unquoted field reads back as NULL
@@ -81,50 +90,82 @@ class StagingFile {
 const CLOSE_LINE = Buffer.from("}\n");
 
 /** FNV-1a over UTF-16 units: cheap, and spreads SKUs (random base-32 strings) evenly. */
-function bucketOf(key: string, buckets: number): number {
+export function bucketOf(key: string, buckets: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   return (h >>> 0) % buckets;
 }
 
 export class Staging implements Stage {
-  // A table's files: one per bucket for JSON tables, one for CSV tables.
-  private readonly files = new Map<string, StagingFile[]>();
-
-  /** How many buckets each JSON table is split into (1 when there is none: CSV tables are never split). */
-  readonly buckets: number;
-
+  // A JSON table's files, one per bucket (opened when a line first goes there), and its held lines' file.
+  private readonly buckets_ = new Map<string, StagingFile[]>();
+  private readonly held = new Map<string, StagingFile>();
+  private readonly csv = new Map<string, StagingFile>();
   constructor(
-    dir: string,
+    private readonly dir: string,
     private readonly tables: Readonly<Record<string, StagingTable>>,
-    buckets = 1,
+    readonly hashBuckets = 1,
   ) {
-    this.buckets = Object.values(tables).some((t) => "json" in t) ? buckets : 1;
     for (const [name, t] of Object.entries(tables)) {
-      const files =
-        "csv" in t
-          ? [new StagingFile(join(dir, `${name}.csv`))]
-          : Array.from({ length: this.buckets }, (_, i) => new StagingFile(join(dir, `${name}.${i}.json`)));
-      this.files.set(name, files);
+      if ("csv" in t) this.csv.set(name, new StagingFile(join(dir, `${name}.csv`)));
+      else this.buckets_.set(name, []);
     }
   }
 
+  /** How many buckets the JSON tables have (at least one; a CSV table is never split). */
+  get buckets(): number {
+    return Math.max(1, ...[...this.buckets_.values()].map((files) => files.length));
+  }
+
   private all(): StagingFile[] {
-    return [...this.files.values()].flat();
+    const files = [...this.csv.values(), ...this.held.values()];
+    for (const bucketFiles of this.buckets_.values()) files.push(...bucketFiles.filter(Boolean));
+    return files;
+  }
+
+  private file(table: string, bucket: number): StagingFile {
+    if (bucket === HELD) {
+      let f = this.held.get(table);
+      if (!f) this.held.set(table, (f = new StagingFile(join(this.dir, `${table}.held.json`))));
+      return f;
+    }
+    const files = this.buckets_.get(table)!;
+    return (files[bucket] ??= new StagingFile(join(this.dir, `${table}.${bucket}.json`)));
   }
 
   readonly row = (table: string, values: readonly (string | null | undefined)[]): void => {
     let line = "";
     for (let i = 0; i < values.length; i++) line += (i ? "," : "") + csvField(values[i]);
-    this.files.get(table)![0]!.text(`${line}\n`);
+    this.csv.get(table)!.text(`${line}\n`);
   };
 
-  readonly json = (table: string, head: string, value: Buffer, bucket: string): void => {
-    const files = this.files.get(table)!;
-    const f = files.length === 1 ? files[0]! : files[bucketOf(bucket, files.length)]!;
+  readonly json = (table: string, head: string, value: Buffer, bucket: number): void => {
+    const f = this.file(table, bucket);
     f.text(`{${head}"v":`);
     f.bytes(value);
     f.bytes(CLOSE_LINE);
+  };
+
+  readonly split = async (table: string, bucketOf: (line: Buffer) => number): Promise<void> => {
+    const held = this.held.get(table);
+    if (!held) return;
+    this.held.delete(table);
+    await held.close();
+    // Lines as bytes (never decoded): a staged value is compact JSON, one line with no raw newline in it.
+    let rest: Buffer = Buffer.alloc(0);
+    for await (const chunk of createReadStream(held.path, {
+      highWaterMark: 1 << 20,
+    }) as AsyncIterable<Buffer>) {
+      const data = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+      let start = 0;
+      for (let end = data.indexOf(0x0a); end >= 0; start = end + 1, end = data.indexOf(0x0a, start)) {
+        const line = data.subarray(start, end + 1);
+        this.file(table, bucketOf(line)).bytes(line);
+      }
+      rest = Buffer.from(data.subarray(start));
+      await this.drained();
+    }
+    await rm(held.path);
   };
 
   /** Waits while the disk is behind (backpressure for the capture stream). */
@@ -132,7 +173,10 @@ export class Staging implements Stage {
     for (const f of this.all()) await f.drained();
   }
 
+  /** Closes every file; a JSON table with no line in a bucket another has lines in gets an empty file there. */
   async close(): Promise<void> {
+    const buckets = this.buckets;
+    for (const table of this.buckets_.keys()) for (let b = 0; b < buckets; b++) this.file(table, b);
     for (const f of this.all()) await f.close();
   }
 
@@ -142,10 +186,9 @@ export class Staging implements Stage {
 
   /** `WITH` clauses that read each staging table back (of a JSON table, bucket `bucket`). */
   withClause(bucket = 0): string {
-    const ctes = [...this.files].map(([name, files]) => {
-      const f = files.length === 1 ? files[0]! : files[bucket]!;
-      return `${name} AS (${readSql(f.path, this.tables[name]!)})`;
-    });
+    const ctes = [...this.csv].map(([name, f]) => `${name} AS (${readSql(f.path, this.tables[name]!)})`);
+    for (const [name, files] of this.buckets_)
+      ctes.push(`${name} AS (${readSql(files[bucket]!.path, this.tables[name]!)})`);
     return `WITH ${ctes.join(",\n")}`;
   }
 }

@@ -179,6 +179,66 @@ describe("history derivation into a local lake", () => {
       assert.deepEqual([...parquetCodecs(await historyFile(lake, key))], ["ZSTD"], key);
   });
 
+  test("an offer with products first is written in product order (type, OS, …, SKU), a bucket at a time too", async () => {
+    const doc = [
+      ...offerFragments({
+        version: "20260116160258",
+        count: 96,
+        product: (i) => generatedProduct("order", "eu-west-1", i),
+      }),
+    ].join("");
+    // The order, from the offer as JSON.parse reads it: products by these attributes (a missing one last), then by
+    // SKU; a product's rows by term type, rate code and currency.
+    type Offer = {
+      products: Record<string, { attributes: Record<string, string> }>;
+      terms: Record<string, Record<string, Record<string, { priceDimensions: Record<string, { rateCode: string; pricePerUnit: Record<string, string> }> }>>>;
+    }; // prettier-ignore
+    const offer = JSON.parse(doc) as Offer;
+    const by = [
+      "instanceType",
+      "operatingSystem",
+      "preInstalledSw",
+      "tenancy",
+      "licenseModel",
+      "capacitystatus",
+      "usagetype",
+    ];
+    const cmp = (a: string | undefined, b: string | undefined) =>
+      a === b ? 0 : a === undefined ? 1 : b === undefined ? -1 : a < b ? -1 : 1;
+    const productOrder = Object.keys(offer.products).sort((x, y) => {
+      for (const name of by) {
+        const c = cmp(offer.products[x]!.attributes[name], offer.products[y]!.attributes[name]);
+        if (c !== 0) return c;
+      }
+      return cmp(x, y);
+    });
+    const rank = new Map(productOrder.map((sku, i) => [sku, i]));
+    const expected = Object.entries(offer.terms)
+      .flatMap(([type, bySku]) =>
+        Object.entries(bySku).flatMap(([sku, terms]) =>
+          Object.values(terms).flatMap((t) =>
+            Object.values(t.priceDimensions).flatMap((d) =>
+              Object.keys(d.pricePerUnit).map((currency) => ({ sku, type, rate: d.rateCode, currency })),
+            ),
+          ),
+        ),
+      )
+      .sort((a, b) => rank.get(a.sku)! - rank.get(b.sku)! || cmp(a.type, b.type) || cmp(a.rate, b.rate) || cmp(a.currency, b.currency))
+      .map((r) => `${r.sku} ${r.type} ${r.rate} ${r.currency}`); // prettier-ignore
+    assert.ok(expected.length > 500, `${expected.length} rows`);
+    const rowsOf = async (region: string, bucketBytes?: number) => {
+      const m = await putCapture(lake, "AmazonEC2", region, AT, doc);
+      const r = await deriveCapture(lake, m, { signal, ...(bucketBytes ? { bucketBytes } : {}) });
+      return (await readParquet(await historyFile(lake, r.key))).map(
+        (row) =>
+          `${row.sku as string} ${row.term_type as string} ${row.rate_code as string} ${row.currency as string}`,
+      );
+    };
+    assert.deepEqual(await rowsOf("me-central-1"), expected);
+    // Six buckets: each a range of products, sorted by itself, written one after another.
+    assert.deepEqual(await rowsOf("me-south-1", Math.ceil(doc.length / 6)), expected);
+  });
+
   test("CSV-staged sources are never bucketed: a large Azure capture gives each item once", async () => {
     const m = await putCapture(lake, "AzureRetail", "bucketed", AT, fixture("azure-retail-small.json"));
     const r = await deriveCapture(lake, m, { signal, bucketBytes: 100 });

@@ -9,7 +9,12 @@ export interface Extractor {
   choose(path: JsonPath): Choice;
   /** A taken value, as compact JSON bytes (valid only during the call). */
   value(path: JsonPath, json: Buffer, stage: Stage): void;
-  /** The history table's rows, columns in the order of tables.ts; `capturedAt` is an SQL literal. */
+  /** After the last value: settles what the staging still holds. */
+  finish?(): Promise<void>;
+  /**
+   * The history table's rows, columns in the order of tables.ts; `capturedAt` is an SQL literal. Rows come in the
+   * order the query gives them: over a table split into buckets, bucket after bucket.
+   */
   select(capturedAt: string): string;
 }
 
