@@ -151,11 +151,10 @@ async function writeParquet(
       parts.push(join(dir, `part-${b}.parquet`));
       await copy(select(b), parts[b]!, PART);
     }
-
     const all = `SELECT * FROM read_parquet([${parts.map(sqlString).join(", ")}])`;
     // One thread: it reads the parts in order and writes them as they come, where two make DuckDB hold back what one
     // has read ahead until the other's rows are written (a GB offer: 569 MB peak RSS on two threads, 351 on one; the
-    // rewrite is ~1 s either way).
+    // rewrite takes 2-3 s either way).
     await duck.connection.run("SET threads = 1");
     return Number((await copy(all, file)).rowsChanged);
   } finally {
@@ -189,8 +188,8 @@ export class OneThreadOnOutOfMemory {
 }
 
 // Uncompressed offer bytes per bucket: its products (~15%) are the join's build side, ~10 MB in DuckDB's memory, and
-// its rows are sorted. (A GB offer, quiet 2-core machine: 64 MB buckets 14.0 s and 361 MB peak RSS; 128 MB 12.8 s
-// and 443 MB; 32 MB 15.3 s and 331 MB.)
+// its rows are sorted. (A GB offer on a quiet 2-core machine: 64 MB buckets, 14.1 s and 336 MB peak RSS; 128 MB
+// buckets were ~1 s faster but peaked over 440 MB.)
 const BUCKET_BYTES = 64e6;
 
 // The Parquet writer holds a row group uncompressed until it is complete. Its size can be bounded in rows only, as

@@ -98,7 +98,7 @@ export function bucketOf(key: string, buckets: number): number {
 
 export class Staging implements Stage {
   // A JSON table's files, one per bucket (opened when a line first goes there), and its held lines' file.
-  private readonly buckets_ = new Map<string, StagingFile[]>();
+  private readonly jsonFiles = new Map<string, StagingFile[]>();
   private readonly held = new Map<string, StagingFile>();
   private readonly csv = new Map<string, StagingFile>();
   constructor(
@@ -108,18 +108,18 @@ export class Staging implements Stage {
   ) {
     for (const [name, t] of Object.entries(tables)) {
       if ("csv" in t) this.csv.set(name, new StagingFile(join(dir, `${name}.csv`)));
-      else this.buckets_.set(name, []);
+      else this.jsonFiles.set(name, []);
     }
   }
 
   /** How many buckets the JSON tables have (at least one; a CSV table is never split). */
   get buckets(): number {
-    return Math.max(1, ...[...this.buckets_.values()].map((files) => files.length));
+    return Math.max(1, ...[...this.jsonFiles.values()].map((files) => files.length));
   }
 
   private all(): StagingFile[] {
     const files = [...this.csv.values(), ...this.held.values()];
-    for (const bucketFiles of this.buckets_.values()) files.push(...bucketFiles.filter(Boolean));
+    for (const bucketFiles of this.jsonFiles.values()) files.push(...bucketFiles.filter(Boolean));
     return files;
   }
 
@@ -129,7 +129,7 @@ export class Staging implements Stage {
       if (!f) this.held.set(table, (f = new StagingFile(join(this.dir, `${table}.held.json`))));
       return f;
     }
-    const files = this.buckets_.get(table)!;
+    const files = this.jsonFiles.get(table)!;
     return (files[bucket] ??= new StagingFile(join(this.dir, `${table}.${bucket}.json`)));
   }
 
@@ -176,7 +176,7 @@ export class Staging implements Stage {
   /** Closes every file; a JSON table with no line in a bucket another has lines in gets an empty file there. */
   async close(): Promise<void> {
     const buckets = this.buckets;
-    for (const table of this.buckets_.keys()) for (let b = 0; b < buckets; b++) this.file(table, b);
+    for (const table of this.jsonFiles.keys()) for (let b = 0; b < buckets; b++) this.file(table, b);
     for (const f of this.all()) await f.close();
   }
 
@@ -187,7 +187,7 @@ export class Staging implements Stage {
   /** `WITH` clauses that read each staging table back (of a JSON table, bucket `bucket`). */
   withClause(bucket = 0): string {
     const ctes = [...this.csv].map(([name, f]) => `${name} AS (${readSql(f.path, this.tables[name]!)})`);
-    for (const [name, files] of this.buckets_)
+    for (const [name, files] of this.jsonFiles)
       ctes.push(`${name} AS (${readSql(files[bucket]!.path, this.tables[name]!)})`);
     return `WITH ${ctes.join(",\n")}`;
   }

@@ -25,6 +25,38 @@ async function historyFile(lake: Lake, key: string): Promise<Buffer> {
   return bytes;
 }
 
+/** A generated offer's text, and its rates as JSON.parse reads them (not the scanner and DuckDB under test). */
+function generatedOffer(seed: string, region: string, count: number) {
+  const doc = [
+    ...offerFragments({
+      version: "20260116160258",
+      count,
+      product: (i) => generatedProduct(seed, region, i),
+    }),
+  ].join("");
+  type Dim = {
+    rateCode: string;
+    beginRange?: string;
+    endRange?: string;
+    pricePerUnit: Record<string, string>;
+  };
+  type Terms = Record<string, Record<string, { priceDimensions: Record<string, Dim> }>>;
+  const offer = JSON.parse(doc) as {
+    products: Record<string, { attributes: Record<string, string> }>;
+    terms: Record<string, Terms>;
+  };
+  const rates = Object.entries(offer.terms).flatMap(([type, bySku]) =>
+    Object.entries(bySku).flatMap(([sku, terms]) =>
+      Object.values(terms).flatMap((t) =>
+        Object.values(t.priceDimensions).flatMap((d) =>
+          Object.entries(d.pricePerUnit).map(([currency, price]) => ({ sku, type, dim: d, currency, price })),
+        ),
+      ),
+    ),
+  );
+  return { doc, products: offer.products, rates };
+}
+
 describe("history derivation into a local lake", () => {
   let dir: string;
   let lake: LocalLake;
@@ -180,51 +212,23 @@ describe("history derivation into a local lake", () => {
   });
 
   test("an offer with products first is written in product order (type, OS, …, SKU), a bucket at a time too", async () => {
-    const doc = [
-      ...offerFragments({
-        version: "20260116160258",
-        count: 96,
-        product: (i) => generatedProduct("order", "eu-west-1", i),
-      }),
-    ].join("");
-    // The order, from the offer as JSON.parse reads it: products by these attributes (a missing one last), then by
-    // SKU; a product's rows by term type, rate code and currency.
-    type Offer = {
-      products: Record<string, { attributes: Record<string, string> }>;
-      terms: Record<string, Record<string, Record<string, { priceDimensions: Record<string, { rateCode: string; pricePerUnit: Record<string, string> }> }>>>;
-    }; // prettier-ignore
-    const offer = JSON.parse(doc) as Offer;
-    const by = [
-      "instanceType",
-      "operatingSystem",
-      "preInstalledSw",
-      "tenancy",
-      "licenseModel",
-      "capacitystatus",
-      "usagetype",
-    ];
+    const { doc, products, rates } = generatedOffer("order", "eu-west-1", 96);
+    // Products by these attributes (a missing one last), then by SKU; a product's rows by term type, rate code and
+    // currency.
+    const by = ["instanceType", "operatingSystem", "preInstalledSw", "tenancy", "licenseModel", "capacitystatus", "usagetype"]; // prettier-ignore
     const cmp = (a: string | undefined, b: string | undefined) =>
       a === b ? 0 : a === undefined ? 1 : b === undefined ? -1 : a < b ? -1 : 1;
-    const productOrder = Object.keys(offer.products).sort((x, y) => {
+    const productOrder = Object.keys(products).sort((x, y) => {
       for (const name of by) {
-        const c = cmp(offer.products[x]!.attributes[name], offer.products[y]!.attributes[name]);
+        const c = cmp(products[x]!.attributes[name], products[y]!.attributes[name]);
         if (c !== 0) return c;
       }
       return cmp(x, y);
     });
     const rank = new Map(productOrder.map((sku, i) => [sku, i]));
-    const expected = Object.entries(offer.terms)
-      .flatMap(([type, bySku]) =>
-        Object.entries(bySku).flatMap(([sku, terms]) =>
-          Object.values(terms).flatMap((t) =>
-            Object.values(t.priceDimensions).flatMap((d) =>
-              Object.keys(d.pricePerUnit).map((currency) => ({ sku, type, rate: d.rateCode, currency })),
-            ),
-          ),
-        ),
-      )
-      .sort((a, b) => rank.get(a.sku)! - rank.get(b.sku)! || cmp(a.type, b.type) || cmp(a.rate, b.rate) || cmp(a.currency, b.currency))
-      .map((r) => `${r.sku} ${r.type} ${r.rate} ${r.currency}`); // prettier-ignore
+    const expected = rates
+      .sort((a, b) => rank.get(a.sku)! - rank.get(b.sku)! || cmp(a.type, b.type) || cmp(a.dim.rateCode, b.dim.rateCode) || cmp(a.currency, b.currency))
+      .map((r) => `${r.sku} ${r.type} ${r.dim.rateCode} ${r.currency}`); // prettier-ignore
     assert.ok(expected.length > 500, `${expected.length} rows`);
     const rowsOf = async (region: string, bucketBytes?: number) => {
       const m = await putCapture(lake, "AmazonEC2", region, AT, doc);
@@ -246,33 +250,10 @@ describe("history derivation into a local lake", () => {
   });
 
   test("a generated China offer: every dimension of every OnDemand and Reserved term, tiers and CNY as served", async () => {
-    const doc = [
-      ...offerFragments({
-        version: "20260116160258",
-        count: 64,
-        product: (i) => generatedProduct("d", "cn-north-1", i),
-      }),
-    ].join("");
-    // What the file says, read by JSON.parse (not by the scanner and DuckDB under test).
-    type Dim = {
-      rateCode: string;
-      beginRange?: string;
-      endRange?: string;
-      pricePerUnit: Record<string, string>;
-    };
-    type Terms = Record<string, Record<string, { priceDimensions: Record<string, Dim> }>>;
-    const offer = JSON.parse(doc) as { terms: Record<string, Terms> };
+    const { doc, rates } = generatedOffer("d", "cn-north-1", 64);
     const range = (v: string | undefined) => (v === undefined ? null : v === "Inf" ? Infinity : Number(v));
-    const expected = Object.entries(offer.terms).flatMap(([type, bySku]) =>
-      Object.values(bySku).flatMap((terms) =>
-        Object.values(terms).flatMap((t) =>
-          Object.values(t.priceDimensions).flatMap((d) =>
-            Object.entries(d.pricePerUnit).map(([currency, price]) =>
-              [type, d.rateCode, currency, Number(price), range(d.beginRange), range(d.endRange)].join(" "),
-            ),
-          ),
-        ),
-      ),
+    const expected = rates.map(({ type, dim: d, currency, price }) =>
+      [type, d.rateCode, currency, Number(price), range(d.beginRange), range(d.endRange)].join(" "),
     );
     const m = await putCapture(lake, "AmazonEC2", "cn-north-1", AT, doc);
     const rows = await readParquet(await historyFile(lake, (await deriveCapture(lake, m, { signal })).key));

@@ -117,7 +117,7 @@ class Ec2Buckets {
 
   /** A SKU's rank, when its product came before the terms. */
   rank(sku: string): number | undefined {
-    return this.state === "cut" ? this.ofSku.get(sku) : undefined;
+    return this.ofSku.get(sku);
   }
 
   private bucketOfSku(sku: string): number {
@@ -145,17 +145,8 @@ class Ec2Buckets {
     const cap = this.productBytes / this.stage.hashBuckets;
     const { skus, keys, bytes } = this;
     const order = skus.map((_, i) => i);
-    order.sort((a, b) =>
-      keys[a] !== keys[b]
-        ? keys[a]! < keys[b]!
-          ? -1
-          : 1
-        : skus[a]! < skus[b]!
-          ? -1
-          : skus[a]! > skus[b]!
-            ? 1
-            : 0,
-    );
+    const compare = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+    order.sort((a, b) => compare(keys[a]!, keys[b]!) || compare(skus[a]!, skus[b]!));
     let used = 0;
     this.starts.push(0);
     order.forEach((i, rank) => {
