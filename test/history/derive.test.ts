@@ -342,6 +342,26 @@ describe("history derivation into a local lake", () => {
       TABLES.aws_spot_prices.columns.map(([n]) => n),
     );
   });
+
+  test("an EC2 offer with products but no terms, or with neither, gets its empty file", async () => {
+    const { doc } = generatedOffer("empty", "eu-west-1", 8);
+    const productsOnly = `${doc.slice(0, doc.indexOf(`"terms"`))}"terms" : { } }`;
+    for (const [region, text] of [
+      ["ap-south-2", productsOnly],
+      ["ap-southeast-3", `{ "version" : "1", "products" : { }, "terms" : { } }`],
+    ] as const) {
+      // Two buckets' worth of capture, so that held products are split into buckets that no term joins.
+      const m = await putCapture(lake, "AmazonEC2", region, AT, text);
+      const r = await deriveCapture(lake, m, { signal, bucketBytes: Math.ceil(text.length / 2) });
+      assert.equal(r.rows, 0, region);
+      const buf = await historyFile(lake, r.key);
+      assert.deepEqual(await readParquet(buf), [], region);
+      assert.deepEqual(
+        parquetColumns(buf).map((c) => c.name),
+        TABLES.aws_ec2_prices.columns.map(([n]) => n),
+      );
+    }
+  });
 });
 
 for (const kind of ["local", "s3"] as const) {
