@@ -6,14 +6,23 @@
 //    including start-up, warm cache, median of 7. Goal: < 1 s.
 // 3. The history files' size against the lake's stored size (captures, gzipped). Goal: ≤ 25%.
 // Run: node --import tsx bench/history.ts [--sizes 1GB,2GB] [--products 1000]
-import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { LocalLake } from "../src/lake/local.js";
 import { dateVersion, generatedProduct, offerFragments } from "../test/fakes/aws-offer.js";
 import { putCapture } from "../test/history/helpers.js";
 import { BIN, cleanEnv, filesUnder } from "../test/helpers.js";
-import { captureMs, ensureOfferFile, parseSize, printTable, run, serveOffer, WORK } from "./measure.js";
+import {
+  captureMs,
+  ensureOfferFile,
+  GENERATOR,
+  parseSize,
+  printTable,
+  run,
+  serveOffer,
+  WORK,
+} from "./measure.js";
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {
@@ -89,7 +98,7 @@ function ratio(name: string, lake: string): string[] {
 
 /** 20 regions × 10 offer versions, a day apart: small offers (PRODUCTS each) whose prices move between versions. */
 async function queryLake(): Promise<string> {
-  const dir = join(WORK, `history-query-lake-${PRODUCTS}`);
+  const dir = join(WORK, `history-query-lake-${PRODUCTS}-${GENERATOR}`);
   const done = join(dir, ".complete");
   try {
     statSync(done);
@@ -97,7 +106,10 @@ async function queryLake(): Promise<string> {
   } catch {
     /* build it */
   }
-  rmSync(dir, { recursive: true, force: true });
+  for (const f of readdirSync(WORK)) {
+    if (f.startsWith(`history-query-lake-${PRODUCTS}`))
+      rmSync(join(WORK, f), { recursive: true, force: true });
+  }
   const lake = new LocalLake(dir);
   process.stderr.write(
     `writing ${REGIONS.length * VERSIONS} captures of ${PRODUCTS} products (cached in .bench/)…\n`,

@@ -1,13 +1,16 @@
 // Helpers shared by the benchmarks: the generated offer file (cached in .bench/), a local server for it, and a child
 // process run with its peak RSS sampled from /proc.
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
   createReadStream,
   createWriteStream,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
 } from "node:fs";
 import http from "node:http";
@@ -18,6 +21,11 @@ import { offerStream } from "../test/fakes/aws-pricing.js";
 import { ROOT } from "../test/helpers.js";
 
 export const WORK = join(ROOT, ".bench");
+/** The offer generator's version (a hash of its source): what is cached in WORK from another is stale. */
+export const GENERATOR = createHash("sha256")
+  .update(readFileSync(join(ROOT, "test/fakes/aws-offer.ts")))
+  .digest("hex")
+  .slice(0, 8);
 export const OFFER_VERSION = "20260116160258";
 export const OFFER_PATH = `/offers/v1.0/aws/AmazonEC2/${OFFER_VERSION}/us-east-1/index.json`;
 
@@ -30,8 +38,12 @@ export function parseSize(s: string): number {
 /** An offer-shaped file of about `size` bytes, generated once and kept in .bench/. */
 export async function ensureOfferFile(size: number): Promise<string> {
   mkdirSync(WORK, { recursive: true });
-  const file = join(WORK, `offer-${size}.json`);
+  const name = `offer-${size}-${GENERATOR}.json`;
+  const file = join(WORK, name);
   if (!existsSync(file)) {
+    for (const f of readdirSync(WORK)) {
+      if (f !== name && (f === `offer-${size}.json` || f.startsWith(`offer-${size}-`))) rmSync(join(WORK, f));
+    }
     process.stderr.write(`generating ${(size / 1e9).toFixed(2)} GB offer file (cached in .bench/)…\n`);
     await pipeline(offerStream({ targetBytes: size, seed: 7 }), createWriteStream(`${file}.part`));
     renameSync(`${file}.part`, file);

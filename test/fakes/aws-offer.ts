@@ -265,7 +265,15 @@ function hourly(p: OfferProduct, version: string, explicit?: string): string {
   if (p.productFamily !== "Compute Instance") return (0.08 * rate).toFixed(10);
   const base = Number(TYPES.find((t) => t[0] === p.attributes.instanceType)?.[8] ?? 0.1);
   const os = Number(OS.find((o) => o[0] === p.attributes.operatingSystem)?.[2] ?? 1);
-  const jitter = 1 + (mix(hash32(`${p.sku}|${version}`)) % 1000) / 20000; // prices move a little between versions
+  // As in the real files, a price belongs to what is sold (region, type, OS, software, tenancy, licence), not to a
+  // SKU: the capacity-status variants of a product share it. It moves a little now and then, holding for one to four
+  // days' versions (a combination's own period), so that consecutive versions share most prices.
+  const a = p.attributes;
+  const sold = `${a.regionCode}|${a.instanceType}|${a.operatingSystem}|${a.preInstalledSw}|${a.tenancy}|${a.licenseModel}`;
+  const period = 1 + (hash32(sold) % 4);
+  const day = /^\d{14}$/.test(version) ? Math.floor(versionDate(version).getTime() / 86_400_000) : undefined;
+  const epoch = day === undefined ? version : String(Math.floor(day / period));
+  const jitter = 1 + (mix(hash32(`${sold}|${epoch}`)) % 1000) / 20000;
   return (base * os * (p.attributes.preInstalledSw === "NA" ? 1 : 2.5) * jitter * rate).toFixed(10);
 }
 
