@@ -3,10 +3,12 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeAwsPricing } from "./fakes/aws-pricing.js";
+import { startS3 } from "./fakes/s3.js";
 import {
   cleanEnv,
   collect,
   filesUnder,
+  runCli,
   startCli,
   tempDir,
   waitFor,
@@ -103,6 +105,65 @@ describe("crawl as a daemon", () => {
       );
       assert.equal(filesUnder(join(dir, "lake")).filter((f) => f.endsWith(".json.gz")).length, 2);
     } finally {
+      cleanup();
+    }
+  });
+
+  test("a capture left without its manifest (its write refused, then its removal) is repaired by the source's next run, without a restart", async () => {
+    const { dir, cleanup } = tempDir();
+    const s3 = await startS3({ buckets: ["lake"] });
+    try {
+      writeConfig(dir, {
+        sources: onlySources({ AmazonEC2: { regionDelay: "0s", interval: "1h", cooldown: "200ms" } }),
+      });
+      // The lake refuses us-east-1's manifest, then the removal of its capture object: the run fails with the
+      // object in place and no manifest.
+      const capture = /^p\/AmazonEC2\/us-east-1\//;
+      s3.proxy
+        .fault(
+          { op: "PutObject", key: /^p\/_contrail\/manifests\/AmazonEC2\/us-east-1\// },
+          { kind: "s3Error", status: 403, code: "AccessDenied" },
+          1,
+        )
+        .fault(
+          { op: "DeleteObject", key: capture },
+          { kind: "s3Error", status: 403, code: "AccessDenied" },
+          1,
+        );
+      const env = cleanEnv({
+        CONTRAIL_AWS_PRICING_URL: pricingUrl,
+        AWS_ENDPOINT_URL_S3: s3.endpoint,
+        CONTRAIL_S3_FORCE_PATH_STYLE: "true",
+        AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      });
+      const child = startCli(["crawl", "--lake", "s3://lake/p"], { cwd: dir, env });
+      const done = collect(child);
+      await waitForOutput(child, "capture without manifest: wrote its manifest from the object");
+      child.kill("SIGTERM");
+      const r = await done;
+      assert.equal(r.code, 0, r.stderr);
+      const deletes = s3.proxy.requestsFor("DeleteObject").filter((q) => capture.test(q.key ?? ""));
+      assert.deepEqual(
+        deletes.map((q) => q.status),
+        [403],
+        "the removal was refused, so the object stayed",
+      );
+      const repaired = r.logs.filter(
+        (l) => l.msg === "capture without manifest: wrote its manifest from the object",
+      );
+      assert.equal(repaired.length, 1, r.stdout);
+      assert.equal(repaired[0]!.key, deletes[0]!.key?.slice("p/".length));
+      // Every capture object in the lake has its manifest, and each checks out against its object.
+      const v = await runCli(["verify", "--lake", "s3://lake/p"], { cwd: dir, env });
+      assert.equal(v.code, 0, v.stdout + v.stderr);
+      const ls = await runCli(["ls", "--json", "--source", "AmazonEC2", "--lake", "s3://lake/p"], {
+        cwd: dir,
+        env,
+      });
+      assert.ok(ls.stdout.includes(String(repaired[0]!.key)), ls.stdout);
+    } finally {
+      await s3.stop();
       cleanup();
     }
   });

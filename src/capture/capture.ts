@@ -16,6 +16,7 @@ import { abortError, alreadyRetried, errorMessage, isRetryable } from "../errors
 import { withRetry, type RetryPolicy } from "../http/retry.js";
 import { captureKey, isoMillis, manifestKey } from "../lake/keys.js";
 import { writeCheck, writeManifest } from "../lake/records.js";
+import { noteOrphan } from "../lake/repair.js";
 import type { CaptureArgs, CheckRecord, Lake, Manifest, SourceName } from "../types.js";
 import { ParallelGzip } from "./gzip.js";
 import { jsonCheckTransform } from "./json-check.js";
@@ -107,8 +108,10 @@ export async function capture(deps: CaptureDeps, args: CaptureArgs): Promise<Man
             "manifest existed already",
           );
       } catch (err) {
-        // A capture without its manifest is not a capture: remove it so the next attempt starts clean.
-        await lake.delete(key).catch(() => undefined);
+        // A capture without its manifest is not a capture: remove it so the next attempt starts clean. If even that
+        // fails (the lake is down), the next run repairs it (SPEC §6): the daemon's next run of this source, or a
+        // start-up.
+        await lake.delete(key).catch(() => noteOrphan(lake, key));
         throw err;
       }
       log.info(

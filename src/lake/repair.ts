@@ -39,29 +39,66 @@ export async function repairOrphans(
 ): Promise<RepairResult> {
   const result: RepairResult = { repaired: [], removed: [] };
   for (const source of sources) {
-    for (const orphan of await orphansOf(lake, source, opts)) {
-      const outcome = await repairOne(lake, source, orphan, opts.signal).catch((err: unknown) => {
-        if (isAbortError(err)) throw err;
-        // Unreadable now (the network, a permission): not proof the object is bad; the next run tries again.
-        log.warn(
-          { key: orphan.key, err: errorMessage(err) },
-          "capture without manifest: could not repair it",
-        );
-        return undefined;
-      });
-      if (outcome === "repaired") {
-        result.repaired.push(orphan.key);
-        log.warn({ key: orphan.key }, "capture without manifest: wrote its manifest from the object");
-      } else if (outcome) {
-        result.removed.push(orphan.key);
-        log.warn(
-          { key: orphan.key, reason: outcome.invalid },
-          "capture without manifest: removed an invalid object",
-        );
-      }
-    }
+    for (const orphan of await orphansOf(lake, source, opts))
+      await repairLogged(lake, source, orphan, log, result, opts.signal);
   }
   return result;
+}
+
+// Capture objects whose manifest write failed and whose removal then failed too (the lake down, say), by lake. A
+// start-up finds such objects by listing; a daemon that keeps running repairs these at its next run of the source.
+const noted = new WeakMap<Lake, Set<string>>();
+
+/** Records a capture object that may have been left without its manifest, for `repairNoted`. */
+export function noteOrphan(lake: Lake, key: string): void {
+  let keys = noted.get(lake);
+  if (!keys) noted.set(lake, (keys = new Set()));
+  keys.add(key);
+}
+
+/** Repairs the objects `noteOrphan` recorded for `source`; those it cannot read now stay for the next run. */
+export async function repairNoted(
+  lake: Lake,
+  source: SourceName,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<RepairResult> {
+  const result: RepairResult = { repaired: [], removed: [] };
+  const keys = noted.get(lake);
+  for (const key of keys ?? []) {
+    if (!CAPTURE.test(key) || !key.startsWith(`${source}/`)) continue;
+    if (await repairLogged(lake, source, { key }, log, result, signal)) keys!.delete(key);
+  }
+  return result;
+}
+
+/** Repairs one object and logs what was done; false if it could not be read now (to be tried again). */
+async function repairLogged(
+  lake: Lake,
+  source: SourceName,
+  orphan: Pick<LakeEntry, "key" | "modified">,
+  log: Logger,
+  result: RepairResult,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const outcome = await repairOne(lake, source, orphan, signal).catch((err: unknown) => {
+    if (isAbortError(err)) throw err;
+    if ((err as { code?: string }).code === "LAKE_NOT_FOUND") return "gone" as const;
+    // Unreadable now (the network, a permission): not proof the object is bad; the next run tries again.
+    log.warn({ key: orphan.key, err: errorMessage(err) }, "capture without manifest: could not repair it");
+    return undefined;
+  });
+  if (outcome === "repaired") {
+    result.repaired.push(orphan.key);
+    log.warn({ key: orphan.key }, "capture without manifest: wrote its manifest from the object");
+  } else if (outcome !== undefined && outcome !== "gone") {
+    result.removed.push(orphan.key);
+    log.warn(
+      { key: orphan.key, reason: outcome.invalid },
+      "capture without manifest: removed an invalid object",
+    );
+  }
+  return outcome !== undefined;
 }
 
 async function orphansOf(lake: Lake, source: SourceName, opts: RepairOptions): Promise<LakeEntry[]> {
@@ -86,7 +123,7 @@ async function orphansOf(lake: Lake, source: SourceName, opts: RepairOptions): P
 async function repairOne(
   lake: Lake,
   source: SourceName,
-  entry: LakeEntry,
+  entry: Pick<LakeEntry, "key" | "modified">,
   signal?: AbortSignal,
 ): Promise<"repaired" | { invalid: string }> {
   const [, , region, capturedAt] = CAPTURE.exec(entry.key)!;

@@ -2,6 +2,7 @@
 import { errorMessage, isAbortError } from "../errors.js";
 import { sleep } from "../http/retry.js";
 import { writeStatus as writeLakeStatus, type RunStatus } from "../lake/records.js";
+import { repairNoted } from "../lake/repair.js";
 import type { Lake } from "../types.js";
 import type { RegionOutcome, Source, SourceName } from "../types.js";
 import { settingsOf } from "../sources/index.js";
@@ -102,6 +103,8 @@ export class Scheduler {
     const ctx = makeContext(this.deps, source, signal, slot, units);
     let summary: RunSummary;
     try {
+      // What an earlier run of this process left without a manifest, the lake being down then (SPEC §6).
+      await repairNoted(this.deps.lake, source.name, ctx.log, signal);
       const outcomes = await source.run(ctx);
       summary = { source: source.name, outcomes };
     } catch (err) {
