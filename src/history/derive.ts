@@ -6,6 +6,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { createGunzip } from "node:zlib";
 import type { Logger } from "pino";
 import { abortError, ContrailError, errorMessage } from "../errors.js";
@@ -104,6 +106,7 @@ async function writeParquet(
       { signal: opts.signal },
     );
     await staging.close();
+    if (buckets > 1) collectGarbage();
   } catch (err) {
     staging.destroy();
     throw opts.signal.aborted ? abortError(opts.signal) : withKey(err, m.key);
@@ -159,6 +162,23 @@ async function writeParquet(
     return Number((await copy(all, file)).rowsChanged);
   } finally {
     duck.close();
+  }
+}
+
+/**
+ * A full garbage collection, now. What the scan built in JavaScript (an EC2 offer's product index, ~90 bytes a
+ * product, and the stream's buffers) is dead once the staging files are written, but V8 would keep it in its heap
+ * through DuckDB's part of the work, as JavaScript allocates next to nothing then: a 4 GB offer peaked at 397 MB RSS
+ * with it, 335 MB after a collection that takes ~10 ms. Node offers gc() only to a process started with --expose-gc;
+ * the flag, set at run time, exposes it in a new context (as the expose-gc package does). Best effort: if that
+ * fails, only memory is at stake.
+ */
+function collectGarbage(): void {
+  try {
+    setFlagsFromString("--expose-gc");
+    (runInNewContext("gc") as () => void)();
+  } catch {
+    /* the memory stays until V8 collects it */
   }
 }
 

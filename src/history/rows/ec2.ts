@@ -138,6 +138,8 @@ class Ec2Buckets {
   async finish(): Promise<void> {
     if (this.state === "holding") this.cut();
     await this.stage.split("products", (line) => this.bucketOfSku(skuOfLine(line)));
+    // Every product and term is in its bucket: the index (~90 bytes a product) is not needed for DuckDB's part.
+    this.ofSku.clear();
   }
 
   private cut(): void {
