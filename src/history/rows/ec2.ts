@@ -16,6 +16,7 @@ import type { JsonPath } from "../scan.js";
 import { bucketOf, HELD, type Stage } from "../staging.js";
 import { sqlString } from "../tables.js";
 import { decimalSql, parse, text, type Extractor } from "./extractor.js";
+import { SkuIndex, Words } from "./sku-index.js";
 
 const TERM_TYPES = new Set(["OnDemand", "Reserved"]);
 
@@ -78,14 +79,15 @@ function skuOfLine(line: Buffer): string {
  * Either way a SKU's product and terms share a bucket, which is all the join needs.
  */
 class Ec2Buckets {
-  // The held products (their rank keys interned: many products share one).
-  private skus: string[] = [];
+  // The held products, numbered by the index: each one's rank key (interned: many products share one) and bytes.
+  private index = new SkuIndex();
+  private keyOf = new Words();
+  private bytesOf = new Words();
+  private readonly interned = new Map<string, number>();
   private keys: string[] = [];
-  private bytes: number[] = [];
-  private readonly interned = new Map<string, string>();
   private productBytes = 0;
-  // Once cut: each SKU's rank, and the first rank of each bucket.
-  private readonly ofSku = new Map<string, number>();
+  // Once cut: each product's rank, and the first rank of each bucket.
+  private ranks: Uint32Array | undefined;
   private readonly starts: number[] = [];
   private state: "start" | "holding" | "cut" | "hashed" = "start";
 
@@ -100,11 +102,20 @@ class Ec2Buckets {
     if (this.state === "start") this.state = "holding";
     if (this.state !== "holding") return this.bucketOfSku(sku);
     const key = orderKeyOf(json);
-    let shared = this.interned.get(key);
-    if (shared === undefined) this.interned.set(key, (shared = key));
-    this.skus.push(sku);
-    this.keys.push(shared);
-    this.bytes.push(json.length);
+    let k = this.interned.get(key);
+    if (k === undefined) {
+      this.interned.set(key, (k = this.keys.length));
+      this.keys.push(key);
+    }
+    const n = this.index.add(sku);
+    if (n === this.keyOf.length) {
+      this.keyOf.push(k);
+      this.bytesOf.push(json.length);
+    } else {
+      // The same SKU again (not in a valid offer): the last one's place counts, as in a JSON object.
+      this.keyOf.set(n, k);
+      this.bytesOf.set(n, json.length);
+    }
     this.productBytes += json.length;
     return HELD;
   }
@@ -117,11 +128,12 @@ class Ec2Buckets {
 
   /** A SKU's rank, when its product came before the terms. */
   rank(sku: string): number | undefined {
-    return this.ofSku.get(sku);
+    const n = this.ranks && this.index.get(sku);
+    return n === undefined ? undefined : this.ranks![n];
   }
 
   private bucketOfSku(sku: string): number {
-    const v = this.ofSku.get(sku);
+    const v = this.rank(sku);
     if (v === undefined) return bucketOf(sku, this.stage.hashBuckets);
     // The last bucket that starts at or before the rank.
     let lo = 0;
@@ -138,29 +150,37 @@ class Ec2Buckets {
   async finish(): Promise<void> {
     if (this.state === "holding") this.cut();
     await this.stage.split("products", (line) => this.bucketOfSku(skuOfLine(line)));
-    // Every product and term is in its bucket: the index (~90 bytes a product) is not needed for DuckDB's part.
-    this.ofSku.clear();
+    // Every product and term is in its bucket: the index is not needed for DuckDB's part.
+    this.index = new SkuIndex();
+    this.ranks = undefined;
   }
 
   private cut(): void {
     this.state = "cut";
     const cap = this.productBytes / this.stage.hashBuckets;
-    const { skus, keys, bytes } = this;
-    const order = skus.map((_, i) => i);
-    const compare = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
-    order.sort((a, b) => compare(keys[a]!, keys[b]!) || compare(skus[a]!, skus[b]!));
+    const { index, keyOf, bytesOf } = this;
+    // The rank keys' own order, then the products by key, then by SKU.
+    const keyRank = new Uint32Array(this.keys.length);
+    this.keys
+      .map((key, k) => [key, k] as const)
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+      .forEach(([, k], rank) => (keyRank[k] = rank));
+    const order = new Uint32Array(index.size).map((_, n) => n);
+    order.sort((a, b) => keyRank[keyOf.get(a)]! - keyRank[keyOf.get(b)]! || index.compare(a, b));
+    const ranks = new Uint32Array(index.size);
     let used = 0;
     this.starts.push(0);
-    order.forEach((i, rank) => {
-      if (used > 0 && used + bytes[i]! > cap) {
+    order.forEach((n, rank) => {
+      if (used > 0 && used + bytesOf.get(n) > cap) {
         this.starts.push(rank);
         used = 0;
       }
-      used += bytes[i]!;
-      this.ofSku.set(skus[i]!, rank);
+      used += bytesOf.get(n);
+      ranks[n] = rank;
     });
-    this.skus = this.keys = [];
-    this.bytes = [];
+    this.ranks = ranks;
+    this.keyOf = this.bytesOf = new Words(0);
+    this.keys = [];
     this.interned.clear();
   }
 }
