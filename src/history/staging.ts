@@ -36,8 +36,12 @@ export interface Stage {
 export const HELD = -1;
 
 // Bytes gathered before a write to the file: few, large writes (a write per value would cost a syscall each), and
-// small enough that a capture's few dozen bucket files hold little memory between them.
+// small enough that a capture's bucket files hold little memory between them: 256 KB each, less when a capture has
+// so many buckets (an 8 GB offer: 125 for each of two tables) that they would hold more than BUFFERS in all.
 const FLUSH_AT = 1 << 18;
+const MIN_FLUSH_AT = 1 << 16;
+const BUFFERS = 32 << 20;
+const EMPTY = Buffer.alloc(0);
 
 function csvField(v: string | null | undefined): string {
   if (v === undefined || v === null) return ""; // an empty unquoted field reads back as NULL
@@ -47,11 +51,15 @@ function csvField(v: string | null | undefined): string {
 
 class StagingFile {
   private readonly out: WriteStream;
-  private buf = Buffer.allocUnsafe(FLUSH_AT);
+  private buf: Buffer;
   private used = 0;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    private readonly flushAt = FLUSH_AT,
+  ) {
     this.out = createWriteStream(path);
+    this.buf = Buffer.allocUnsafe(flushAt);
   }
 
   text(s: string): void {
@@ -68,7 +76,7 @@ class StagingFile {
   /** Hands the gathered bytes to the file and starts a new buffer with room for at least `need`. */
   flush(need = 0): void {
     if (this.used > 0) this.out.write(this.buf.subarray(0, this.used));
-    this.buf = Buffer.allocUnsafe(Math.max(FLUSH_AT, need));
+    this.buf = Buffer.allocUnsafe(Math.max(this.flushAt, need));
     this.used = 0;
   }
 
@@ -78,6 +86,9 @@ class StagingFile {
 
   async close(): Promise<void> {
     if (this.used > 0) this.out.write(this.buf.subarray(0, this.used));
+    // The buffer is not needed past this point, and the Staging (and so this file) lives on until DuckDB is done.
+    this.buf = EMPTY;
+    this.used = 0;
     this.out.end();
     await once(this.out, "close");
   }
@@ -101,11 +112,14 @@ export class Staging implements Stage {
   private readonly jsonFiles = new Map<string, StagingFile[]>();
   private readonly held = new Map<string, StagingFile>();
   private readonly csv = new Map<string, StagingFile>();
+  private readonly flushAt: number;
   constructor(
     private readonly dir: string,
     private readonly tables: Readonly<Record<string, StagingTable>>,
     readonly hashBuckets = 1,
   ) {
+    const files = Object.keys(tables).length * hashBuckets;
+    this.flushAt = Math.max(MIN_FLUSH_AT, Math.min(FLUSH_AT, Math.floor(BUFFERS / files)));
     for (const [name, t] of Object.entries(tables)) {
       if ("csv" in t) this.csv.set(name, new StagingFile(join(dir, `${name}.csv`)));
       else this.jsonFiles.set(name, []);
@@ -130,7 +144,7 @@ export class Staging implements Stage {
       return f;
     }
     const files = this.jsonFiles.get(table)!;
-    return (files[bucket] ??= new StagingFile(join(this.dir, `${table}.${bucket}.json`)));
+    return (files[bucket] ??= new StagingFile(join(this.dir, `${table}.${bucket}.json`), this.flushAt));
   }
 
   readonly row = (table: string, values: readonly (string | null | undefined)[]): void => {
