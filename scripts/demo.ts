@@ -135,7 +135,8 @@ async function priceHistory(s3Env: NodeJS.ProcessEnv): Promise<number> {
     `\n--- price history, in a local lake kept in ${relative(process.cwd(), dir)}/lake ---\n`,
   );
   const codes = [await run(["crawl", "--once"], env, dir)];
-  for (const region of REGIONS) aws.bumpVersion(region);
+  // Four days on: each generated price holds for one to four days' versions, so every one has moved by then.
+  for (const region of REGIONS) aws.bumpVersion(region, 4);
   process.stdout.write(`\n(AWS publishes new EC2 prices in ${REGIONS.join(", ")})\n`);
   codes.push(await run(["crawl", "--once", "--source", "AmazonEC2"], env, dir));
   codes.push(await run(["history"], env, dir));

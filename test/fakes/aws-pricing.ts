@@ -177,11 +177,11 @@ export class FakeAwsPricing {
     return this;
   }
 
-  /** Publishes a later version of the region (one day later), with the same products and new prices. Returns it. */
-  bumpVersion(code: string): string {
+  /** Publishes a later version of the region (`days` later), with the same products and that date's prices. Returns it. */
+  bumpVersion(code: string, days = 1): string {
     const st = this.region(code);
     const cur = st.versions.get(st.current)!;
-    const version = dateVersion(new Date(versionDate(st.current).getTime() + 86_400_000));
+    const version = dateVersion(new Date(versionDate(st.current).getTime() + days * 86_400_000));
     st.versions.set(version, { ...cur, version, bytes: undefined });
     st.current = version;
     return version;
