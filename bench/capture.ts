@@ -88,13 +88,7 @@ async function main() {
   const s3 = await startS3({ buckets: ["bench"] });
   const s3Ratios: string[] = [];
   try {
-    const s3env = {
-      ...env,
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      CONTRAIL_S3_FORCE_PATH_STYLE: "true",
-      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-    };
+    const s3env = { ...env, ...s3.env };
     const remote = await run(
       process.execPath,
       [BIN, "crawl", "--once", "--source", "AmazonEC2", "--config", cfg, "--lake", "s3://bench/contrail"],

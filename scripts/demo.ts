@@ -76,10 +76,7 @@ try {
   writeConfig(work.dir, { sources: { AmazonEC2: { regionDelay: "1s" } } });
   const env = cleanEnv({
     CONTRAIL_LAKE: "s3://demo-lake/prices",
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    CONTRAIL_S3_FORCE_PATH_STYLE: "true",
-    AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    ...s3.env,
     CONTRAIL_AWS_PRICING_URL: pricingUrl,
     AWS_ENDPOINT_URL_EC2: ec2Url,
     CONTRAIL_AWS_REGIONS: REGIONS.join(","),

@@ -69,14 +69,7 @@ writeConfig(work.dir, {
 const port = 19000 + Math.floor(Math.random() * 1000);
 const env = cleanEnv({
   CONTRAIL_LAKE: s3 ? "s3://soak/contrail" : `${work.dir}/lake`,
-  ...(s3
-    ? {
-        AWS_ENDPOINT_URL_S3: s3.endpoint,
-        CONTRAIL_S3_FORCE_PATH_STYLE: "true",
-        AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-      }
-    : { AWS_ACCESS_KEY_ID: "AKIDSOAK", AWS_SECRET_ACCESS_KEY: "soak-secret" }),
+  ...(s3 ? s3.env : { AWS_ACCESS_KEY_ID: "AKIDSOAK", AWS_SECRET_ACCESS_KEY: "soak-secret" }),
   CONTRAIL_AWS_PRICING_URL: pricingUrl,
   AWS_ENDPOINT_URL_EC2: ec2Url,
   CONTRAIL_AWS_REGIONS: REGIONS.join(","),

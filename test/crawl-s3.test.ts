@@ -17,10 +17,7 @@ describe("AmazonEC2 into S3", () => {
   const env = (extra: Record<string, string> = {}) =>
     cleanEnv({
       CONTRAIL_AWS_PRICING_URL: pricingUrl,
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      CONTRAIL_S3_FORCE_PATH_STYLE: "true",
-      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      ...s3.env,
       ...extra,
     });
 

@@ -132,10 +132,7 @@ describe("crawl as a daemon", () => {
         );
       const env = cleanEnv({
         CONTRAIL_AWS_PRICING_URL: pricingUrl,
-        AWS_ENDPOINT_URL_S3: s3.endpoint,
-        CONTRAIL_S3_FORCE_PATH_STYLE: "true",
-        AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+        ...s3.env,
       });
       const child = startCli(["crawl", "--lake", "s3://lake/p"], { cwd: dir, env });
       const done = collect(child);

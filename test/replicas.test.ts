@@ -46,10 +46,7 @@ test("two daemons on one bucket for several cycles: exactly one capture or check
     });
     const env = cleanEnv({
       CONTRAIL_AWS_PRICING_URL: pricingUrl,
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      CONTRAIL_S3_FORCE_PATH_STYLE: "true",
-      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      ...s3.env,
     });
     const a = startCli(["crawl"], { cwd: dir, env });
     const b = startCli(["crawl"], { cwd: dir, env });
@@ -133,14 +130,7 @@ for (const kind of ["local", "s3"] as const) {
         CONTRAIL_AWS_PRICING_URL: pricingUrl,
         // Each offer takes longer than a lease lasts: only renewal keeps the other run off it.
         CONTRAIL_LEASE_TTL: kind === "s3" ? "3s" : "2s",
-        ...(kind === "s3"
-          ? {
-              AWS_ENDPOINT_URL_S3: s3.endpoint,
-              CONTRAIL_S3_FORCE_PATH_STYLE: "true",
-              AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-              AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-            }
-          : {}),
+        ...(kind === "s3" ? s3.env : {}),
       });
       aws.server.fault({ path: /\/(us-east-1|eu-west-1)\/index\.json$/ }, { kind: "delay", ms: 5000 }, 4);
       const runs: CliResult[] = await Promise.all([

@@ -36,6 +36,8 @@ export interface FakeS3 {
   bucket: string;
   region: "us-east-1";
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** The environment that points the crawler at it: endpoint, path-style addressing, credentials. */
+  env: Record<string, string>;
   /** An SDK client through the proxy (logged, faults apply). */
   client: S3Client;
   proxy: S3Proxy;
@@ -92,6 +94,12 @@ export async function startS3(opts: { buckets?: string[] } = {}): Promise<FakeS3
     bucket,
     region: "us-east-1",
     credentials,
+    env: {
+      AWS_ENDPOINT_URL_S3: endpoint,
+      CONTRAIL_S3_FORCE_PATH_STYLE: "true",
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    },
     client,
     proxy,
     upstream,

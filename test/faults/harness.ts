@@ -428,10 +428,7 @@ function s3Lake(s3: FakeS3, prefix: string): LakeHandle {
 function crawlerEnv(f: Fakes, lakeUrl: string): NodeJS.ProcessEnv {
   return cleanEnv({
     CONTRAIL_LAKE: lakeUrl,
-    AWS_ENDPOINT_URL_S3: f.s3.endpoint,
-    CONTRAIL_S3_FORCE_PATH_STYLE: "true",
-    AWS_ACCESS_KEY_ID: f.s3.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: f.s3.credentials.secretAccessKey,
+    ...f.s3.env,
     ...Object.assign({}, ...fakeKits().map(([name, kit]) => kit.env(f[name]))),
     ...Object.assign({}, ...Object.values(KITS).map((k: SourceKit) => k.env?.(f) ?? {})),
     NODE_EXTRA_CA_CERTS: TLS_CERT_PATH,

@@ -274,10 +274,7 @@ describe("contrail history and query on an S3 lake", () => {
     ({ dir, cleanup } = tempDir());
     env = cleanEnv({
       CONTRAIL_LAKE: `s3://${s3.bucket}/prices`,
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      CONTRAIL_S3_FORCE_PATH_STYLE: "true",
-      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      ...s3.env,
       XDG_CACHE_HOME: join(dir, "cache"),
     });
     const lake = s3Lake(s3);
