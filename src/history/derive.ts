@@ -218,7 +218,7 @@ const BUCKET_BYTES = 64e6;
 // the rows keep their order (ROW_GROUP_SIZE_BYTES needs it not kept): 50,000 EC2 rows, which carry ~1 KB of
 // attributes each, stay well inside the memory limit and give readers row groups to skip by their statistics.
 // - ZSTD level 9, not the default 3: the files are written once and read many times. A sorted GB offer's file:
-//   10.3 → 9.6 MB, for ~0.1 s more (level 19: 8.1 MB, 5× the time).
+//   10.3 → 9.6 MB, for ~0.1 s more (level 19: 8.1 MB, 5× the time), with the fake's earlier per-SKU prices.
 // - No Bloom filters: DuckDB writes one per dictionary-encoded column chunk by default, ~5% of the files' size (6 KB
 //   of a 98 KB file), for lookups by value that the sorted rows' min/max statistics already narrow.
 const PARQUET =
