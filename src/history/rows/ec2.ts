@@ -121,20 +121,27 @@ class Ec2Buckets {
     return HELD;
   }
 
-  terms(sku: string): number {
+  /** Where a SKU's terms go, and its product's rank when the products came first (one lookup for both). */
+  terms(sku: string): { bucket: number; rank: number | undefined } {
     if (this.state === "start") this.state = "hashed";
     if (this.state === "holding") this.cut();
-    return this.bucketOfSku(sku);
+    const rank = this.rank(sku);
+    return { bucket: this.bucketFor(sku, rank), rank };
   }
 
   /** A SKU's rank, when its product came before the terms. */
-  rank(sku: string): number | undefined {
-    const n = this.ranks && this.index.get(sku);
-    return n === undefined ? undefined : this.ranks![n];
+  private rank(sku: string): number | undefined {
+    if (this.ranks === undefined) return undefined;
+    const n = this.index.get(sku);
+    return n === undefined ? undefined : this.ranks[n];
   }
 
   private bucketOfSku(sku: string): number {
-    const v = this.rank(sku);
+    return this.bucketFor(sku, this.rank(sku));
+  }
+
+  /** A ranked SKU's bucket is the range of ranks it falls in; any other's, a hash of the SKU. */
+  private bucketFor(sku: string, v: number | undefined): number {
     if (v === undefined) return bucketOf(sku, this.stage.hashBuckets);
     // The last bucket that starts at or before the rank.
     let lo = 0;
@@ -218,8 +225,8 @@ export function ec2Extractor(): Extractor {
         stage.json("products", `"k":${JSON.stringify(sku)},`, json, buckets.product(sku, json));
       } else {
         const sku = path[2]!;
-        const bucket = buckets.terms(sku);
-        const head = `"t":${JSON.stringify(path[1])},"r":${buckets.rank(sku) ?? null},"k":${JSON.stringify(sku)},`;
+        const { bucket, rank } = buckets.terms(sku);
+        const head = `"t":${JSON.stringify(path[1])},"r":${rank ?? null},"k":${JSON.stringify(sku)},`;
         stage.json("terms", head, json, bucket);
       }
     },

@@ -1,7 +1,7 @@
 // SKU → product number, for an EC2 offer's product index, in typed arrays outside V8's heap. An 8 GB offer has 1.4
 // million products: a Map of their SKU strings (with the arrays beside it) held ~150 bytes a product in the heap,
 // 215 MB at its largest, and V8 hands little of that back to the system once it is garbage. Here a product costs its
-// SKU's UTF-8 bytes (16 for AWS's) and three 32-bit words. Written by hand: no npm package keeps string keys out of
+// SKU's UTF-8 bytes (16 for AWS's) and three to five 32-bit words. Written by hand: no npm package keeps string keys out of
 // the JavaScript heap, and this needs only add, get and compare.
 
 /** A growable array of unsigned 32-bit words. */
